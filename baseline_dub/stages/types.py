@@ -1,0 +1,64 @@
+"""Frozen dataclasses passed between stages: nothing goes through files between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from baseline_dub.audio import Audio
+
+
+@dataclass(frozen=True)
+class Stems:
+    """Separation output: vocals and backing at the input's rate, channel count and length."""
+
+    vocals: Audio
+    backing: Audio
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A single-speaker stretch of a clip, in seconds from the clip start."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Whisper's English text for one segment and the evidence behind it.
+
+    ``text`` is empty when ``skipped`` names why (``no_speech``, ``hallucination``, ...): no TTS is made.
+    """
+
+    text: str
+    language: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float = 0.0
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """English speech for one segment, with how its voice was chosen.
+
+    ``voice_method`` is ``"clone"`` (YourTTS from the reference) or ``"nearest voice"`` (offline);
+    ``audio`` is ``None`` when ``skipped`` names why nothing was synthesized.
+    """
+
+    audio: Audio | None
+    text: str
+    voice_method: str
+    voice: str
+    reference_seconds: float
+    reference_source: str
+    similarity: float | None
+    skipped: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

