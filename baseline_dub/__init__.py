@@ -1,5 +1,23 @@
-"""baseline-dub: the Anim-400K baseline dub (Spleeter, PyAnnote, Whisper, YourTTS, remix) at scale."""
+"""baseline-dub: the Anim-400K baseline dub (Spleeter, PyAnnote, Whisper, YourTTS, remix) at scale.
+
+``from baseline_dub import dub_clip, DubPipeline`` (imported lazily: ``import baseline_dub`` stays cheap).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["Dub", "DubPipeline", "dub_clip", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("dub_clip", "DubPipeline"):
+        from baseline_dub import pipeline
+
+        return getattr(pipeline, name)
+    if name == "Dub":
+        from baseline_dub.result import Dub
+
+        return Dub
+    raise AttributeError(f"module 'baseline_dub' has no attribute {name!r}")

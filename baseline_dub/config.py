@@ -37,10 +37,16 @@ class SeparateConfig:
 
 @dataclass(frozen=True)
 class DiarizeConfig:
-    """Speaker diarization into single-speaker segments."""
+    """Speaker diarization into single-speaker segments (rules: baseline_dub/stages/diarize.py).
+
+    ``backend``: ``offline`` (segmentation ONNX + Resemblyzer + clustering) or ``pyannote`` (the
+    ``pipeline_model`` pyannote.audio pipeline; empty for the offline profile). ``overlap``: ``drop``
+    (overlapped speech belongs to nobody) or ``dominant`` (to the speaker whose turn is longer).
+    ``clustering_threshold``: average-linkage cosine distance under which local speakers are merged.
+    """
 
     backend: str = "offline"
-    pipeline_model: str = "pyannote-speaker-diarization-community-1"
+    pipeline_model: str = ""
     segmentation_model: str = "pyannote-segmentation-3.0-onnx"
     embedding_model: str = "resemblyzer-ge2e"
     vad_model: str = "silero-vad-onnx"
@@ -49,6 +55,11 @@ class DiarizeConfig:
     merge_gap_seconds: float = 0.3
     overlap: str = "drop"
     clustering_threshold: float = 0.7
+    window_step_seconds: float = 2.0
+    batch_size: int = 8
+    min_embedding_seconds: float = 0.5
+    vad_threshold: float = 0.5
+    speech_pad_seconds: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -112,15 +123,16 @@ class Config:
         return self if device is None else dataclasses.replace(self, device=device)
 
     def model_names(self) -> list[str]:
-        """Every model-store entry this configuration uses, in stage order, without repeats."""
-        names: list[str] = []
-        for section in (self, self.separate, self.diarize, self.translate, self.synthesize):
-            for f in dataclasses.fields(section):
-                if f.name.endswith("_model") or f.name == "model":
-                    value = getattr(section, f.name)
-                    if isinstance(value, str) and value and value not in names:
-                        names.append(value)
-        return names
+        """Every model-store entry the active backends of this configuration use, without repeats."""
+        d, s = self.diarize, self.synthesize
+        names = [self.speaker_model, self.separate.vocals_model, self.separate.accompaniment_model]
+        if d.backend == "pyannote":
+            names.append(d.pipeline_model)
+        else:
+            names += [d.segmentation_model, d.embedding_model, d.vad_model]
+        names.append(self.translate.model)
+        names += [s.model, s.voices_model] if s.backend == "kokoro" else [s.model]
+        return list(dict.fromkeys(n for n in names if n))
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:

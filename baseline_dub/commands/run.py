@@ -1,0 +1,39 @@
+"""``baseline-dub run``: dub a whole split (resumable, shardable), print the summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from baseline_dub.commands import add_model_options
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("run", help="dub every clip of a dataset split (resumable)")
+    parser.add_argument("--split", default="test", help="train, val or test (default test)")
+    parser.add_argument("--data", default=None, help="Anim-400K folder (default: the bundled sample)")
+    parser.add_argument("--out", default="runs/baseline", help="output folder (default runs/baseline)")
+    parser.add_argument("--shard", default=None, help="I/N: only the clips whose id hashes to I mod N")
+    parser.add_argument("--limit", type=int, default=None, help="at most N clips (of this shard)")
+    parser.add_argument("--keep", action="store_true", help="also keep each clip's vocals and backing stems")
+    parser.add_argument("--batch-clips", type=int, default=1, help="clips per stage batch (GPU: 8 or more)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from baseline_dub.run import RunOptions, parse_shard, run_split
+
+    opts = RunOptions(
+        split=args.split, data=args.data, out=args.out, profile=args.profile, device=args.device,
+        config_path=args.config, shard=parse_shard(args.shard) if args.shard else None, limit=args.limit,
+        keep=args.keep, batch_clips=args.batch_clips, progress=not args.no_progress,
+    )
+    summary = run_split(opts)
+    print("\n".join(summary.lines()))
+    if summary.n_failed:
+        print(f"{summary.n_failed} clip(s) failed: their reasons are in the manifest under {args.out}/{args.split}/",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,255 @@
+"""The chain per clip: separate -> diarize -> translate -> synthesize -> remix, with models loaded once.
+
+``DubPipeline`` loads every stage once and dubs clips one at a time (``dub``) or stage-wise over a
+batch (``dub_batch``): one separation call for the batch, one Whisper batch for every segment of every
+clip, so that a GPU stays busy across clips. A clip whose stage fails is returned as its error and the
+others go on. ``dub_clip`` is the one-call Python API.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from baseline_dub.audio import Audio, load_audio
+from baseline_dub.config import Config
+from baseline_dub.devices import resolve_device
+from baseline_dub.errors import BaselineDubError, NoSpeechError, StageError
+from baseline_dub.profiles import resolve_config
+from baseline_dub.result import Dub
+from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
+from baseline_dub.store import Store
+
+
+@dataclass(frozen=True, eq=False)
+class DubInput:
+    """One clip to dub: its audio and what the annotation (or the caller) says about it."""
+
+    audio: Audio
+    clip_id: str | None = None
+    multi_speaker: bool | None = None
+    num_speakers: int | None = None
+    mixing_ratio: float | None = None
+    ratio_source: str | None = None
+    backing: Audio | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Work:
+    """Mutable per-clip state while a batch moves through the stages."""
+
+    item: DubInput
+    seconds: dict[str, float] = field(default_factory=dict)
+    stems: Stems | None = None
+    segments: list[Segment] = field(default_factory=list)
+    translations: list[Translation] = field(default_factory=list)
+    syntheses: list[Synthesis | None] = field(default_factory=list)
+    error: BaselineDubError | None = None
+
+
+def _as_error(stage: str, exc: Exception, clip: str | None) -> BaselineDubError:
+    if isinstance(exc, BaselineDubError):
+        return exc if exc.clip or not clip else type(exc)(str(exc), clip=clip)
+    return StageError(f"{stage} failed: {type(exc).__name__}: {exc}", clip=clip)
+
+
+class DubPipeline:
+    """Every stage of one profile, loaded once; ``dub``/``dub_batch`` reuse them for many clips."""
+
+    def __init__(self, profile: str = "auto", *, config: Config | None = None, store: Store | None = None,
+                 device: str | None = None, config_path: str | None = None, announce: bool = True) -> None:
+        from baseline_dub.stages.diarize import load_diarizer
+        from baseline_dub.stages.separate import load_separator
+        from baseline_dub.stages.synthesize import load_synthesizer
+        from baseline_dub.stages.translate import load_translator
+
+        self.store = store or Store()
+        self.config = config or resolve_config(profile, self.store, config_path, device, announce)
+        self.device = resolve_device(self.config.device)
+        start = time.perf_counter()
+        self.separator = load_separator(self.config, self.store)
+        self.diarizer = load_diarizer(self.config, self.store)
+        self.translator = load_translator(self.config, self.store)
+        self.synthesizer = load_synthesizer(self.config, self.store)
+        self.load_seconds = time.perf_counter() - start
+        self.provenance = {
+            "profile": self.config.profile,
+            "device": self.device,
+            "models": {n: self.store.sha256(n) for n in self.config.model_names()},
+        }
+
+    # -- stage helpers ----------------------------------------------------------------------
+    def _run(self, stage: str, works: list[_Work], batch_fn: Callable[[list[_Work]], list[Any]],
+             apply: Callable[[_Work, Any], None]) -> None:
+        """Run a stage on the live clips in one batch; if the batch fails, retry clip by clip."""
+        live = [w for w in works if w.error is None]
+        if not live:
+            return
+        start = time.perf_counter()
+        try:
+            results = batch_fn(live)
+        except Exception:  # isolate the failing clip(s): the rest of the batch goes on
+            results = None
+        if results is not None:
+            total = sum(w.item.audio.duration for w in live) or 1.0
+            elapsed = time.perf_counter() - start
+            for w, r in zip(live, results, strict=True):
+                w.seconds[stage] = elapsed * w.item.audio.duration / total
+                apply(w, r)
+            return
+        for w in live:
+            t0 = time.perf_counter()
+            try:
+                apply(w, batch_fn([w])[0])
+            except Exception as exc:  # recorded per clip with its reason; the run goes on
+                w.error = _as_error(stage, exc, w.item.clip_id)
+            w.seconds[stage] = time.perf_counter() - t0
+
+    def _separate(self, works: list[_Work]) -> list[Stems]:
+        return self.separator.separate_batch([w.item.audio for w in works])
+
+    def _diarize(self, works: list[_Work]) -> list[list[Segment]]:
+        return [self.diarizer.diarize(w.stems.vocals, num_speakers=w.item.num_speakers,
+                                      multi_speaker=w.item.multi_speaker) for w in works]
+
+    def _set_segments(self, w: _Work, segments: list[Segment]) -> None:
+        if not segments:
+            raise NoSpeechError("no speech found in the separated vocals; nothing to dub", clip=w.item.clip_id)
+        w.segments = list(segments)
+
+    def _translate(self, works: list[_Work]) -> list[list[Translation]]:
+        pieces = [w.stems.vocals.slice(s.start, s.end) for w in works for s in w.segments]
+        flat = self.translator.translate_batch(pieces)
+        out, i = [], 0
+        for w in works:
+            out.append(flat[i:i + len(w.segments)])
+            i += len(w.segments)
+        return out
+
+    def _set_translations(self, w: _Work, translations: list[Translation]) -> None:
+        if not any(t.text for t in translations):
+            reasons = sorted({t.skipped or "empty" for t in translations})
+            raise NoSpeechError(f"Whisper gave no usable English text ({', '.join(reasons)}); nothing to dub",
+                                clip=w.item.clip_id)
+        w.translations = list(translations)
+
+    def _synthesize(self, works: list[_Work]) -> list[list[Synthesis | None]]:
+        from baseline_dub.stages.synthesize import reference_for
+
+        out = []
+        for w in works:
+            row: list[Synthesis | None] = []
+            for seg, tr in zip(w.segments, w.translations, strict=True):
+                if not tr.text:
+                    row.append(None)
+                    continue
+                row.append(self.synthesizer.synthesize(tr.text, reference_for(seg, w.segments, w.stems.vocals)))
+            out.append(row)
+        return out
+
+    def _remix(self, w: _Work) -> Dub:
+        from baseline_dub.stages.remix import estimate_mixing_ratio, remix
+
+        t0 = time.perf_counter()
+        item, stems, cfg = w.item, w.stems, self.config.remix
+        backing = stems.backing
+        if item.backing is not None:  # the dataset's own backing track (sidecar), matched to the source
+            backing = item.backing.to(item.audio.rate, item.audio.channels).fit_length(item.audio.frames)
+        if item.mixing_ratio is not None:
+            ratio, source = item.mixing_ratio, item.ratio_source or "given"
+        else:
+            ratio, source = estimate_mixing_ratio(item.audio, stems.vocals, stems.backing, cfg.target_lufs), "estimated"
+        placed = [(seg.start, seg.end, syn.audio) for seg, syn in zip(w.segments, w.syntheses, strict=True)
+                  if syn is not None and syn.audio is not None]
+        result = remix(backing, placed, item.audio, ratio, cfg)
+        placements = iter(result.placements)
+        per_segment = [next(placements).as_dict() if syn is not None and syn.audio is not None else {}
+                       for syn in w.syntheses]
+        w.seconds["remix"] = time.perf_counter() - t0
+        return Dub(
+            audio=result.audio, source=item.audio, stems=stems, segments=tuple(w.segments),
+            translations=tuple(w.translations), syntheses=tuple(w.syntheses), mixing_ratio=float(ratio),
+            ratio_source=source, stage_seconds=dict(w.seconds), provenance=self.provenance,
+            placements=tuple(per_segment), clip_id=item.clip_id, notes=dict(item.notes),
+        )
+
+    # -- public ------------------------------------------------------------------------------
+    def dub_batch(self, items: Sequence[DubInput]) -> list[Dub | BaselineDubError]:
+        """Dub several clips stage by stage; each result is a ``Dub`` or the error that stopped that clip."""
+        works = [_Work(item) for item in items]
+        self._run("separate", works, self._separate, lambda w, r: setattr(w, "stems", r))
+        self._run("diarize", works, self._diarize, self._set_segments)
+        self._run("translate", works, self._translate, self._set_translations)
+        self._run("synthesize", works, self._synthesize, lambda w, r: setattr(w, "syntheses", list(r)))
+        results: list[Dub | BaselineDubError] = []
+        for w in works:
+            if w.error is None:
+                try:
+                    results.append(self._remix(w))
+                    continue
+                except Exception as exc:  # recorded per clip; the others go on
+                    w.error = _as_error("remix", exc, w.item.clip_id)
+            results.append(w.error)
+        return results
+
+    def dub(self, source: Audio | str | Path | DubInput, *, mixing_ratio: float | None = None,
+            multi_speaker: bool | None = None, num_speakers: int | None = None) -> Dub:
+        """Dub one clip (an ``Audio``, a file path or a ``DubInput``); raises its error if it fails."""
+        if isinstance(source, DubInput):
+            item = source
+        else:
+            audio = source if isinstance(source, Audio) else load_audio(source)
+            item = DubInput(audio=audio, clip_id=None if isinstance(source, Audio) else str(source),
+                            mixing_ratio=mixing_ratio, multi_speaker=multi_speaker, num_speakers=num_speakers)
+        result = self.dub_batch([item])[0]
+        if isinstance(result, BaselineDubError):
+            raise result
+        return result
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_pipeline(profile: str, device: str | None) -> DubPipeline:
+    return DubPipeline(profile, device=device)
+
+
+def dub_clip(source: Any, profile: str = "auto", mixing_ratio: float | None = None, *,
+             dataset: Any = None, device: str | None = None, pipeline: DubPipeline | None = None) -> Dub:
+    """Dub one clip: an audio path, an ``Audio`` or a dataset ``Clip`` (from ``dataset``, default the sample).
+
+    Models are loaded on the first call and kept for later calls with the same profile and device. A
+    ``Clip`` brings its annotation: speaker count (single-speaker clips skip diarization, as the paper),
+    and the sidecar's mixing ratio and backing track when the dataset has them.
+    """
+    from baseline_dub.dataset import Clip, Dataset
+
+    pipe = pipeline or _cached_pipeline(profile, device)
+    if isinstance(source, Clip):
+        ds = dataset if dataset is not None else Dataset.open(None)
+        return pipe.dub(clip_input(source, ds, mixing_ratio))
+    return pipe.dub(source, mixing_ratio=mixing_ratio)
+
+
+def clip_input(clip: Any, dataset: Any, mixing_ratio: float | None = None, audio: Audio | None = None) -> DubInput:
+    """A ``DubInput`` for a dataset clip: audio, speaker hints, sidecar ratio and backing, texts."""
+    if mixing_ratio is not None:
+        ratio, source = mixing_ratio, "given"
+    elif clip.mixing_ratio is not None:
+        ratio, source = clip.mixing_ratio, "sidecar"
+    else:
+        ratio, source = None, None
+    backing = load_audio(clip.backing_path) if clip.backing_path else None
+    return DubInput(
+        audio=audio if audio is not None else dataset.audio(clip.id),
+        clip_id=clip.id,
+        multi_speaker=clip.is_multi_speaker,
+        num_speakers=len(set(clip.speakers)) or None,
+        mixing_ratio=ratio,
+        ratio_source=source,
+        backing=backing,
+        notes={"jp_text": clip.jp_text, "en_text": clip.en_text},
+    )

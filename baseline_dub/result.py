@@ -1,0 +1,102 @@
+"""``Dub``: the final audio of one clip and every intermediate, with provenance; ``Dub.save(dir)``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from baseline_dub.audio import Audio, loudness, write_audio
+from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
+
+
+@dataclass(frozen=True, eq=False)
+class Dub:
+    """One dubbed clip: ``audio`` (source rate, channels and length) and how it was made."""
+
+    audio: Audio
+    source: Audio
+    stems: Stems
+    segments: tuple[Segment, ...]
+    translations: tuple[Translation, ...]
+    syntheses: tuple[Synthesis | None, ...]
+    mixing_ratio: float
+    ratio_source: str
+    stage_seconds: dict[str, float]
+    provenance: dict[str, Any]
+    placements: tuple[dict[str, Any], ...] = ()
+    clip_id: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def texts(self) -> list[str]:
+        return [t.text for t in self.translations]
+
+    def segment_rows(self, files: list[str | None] | None = None) -> list[dict[str, Any]]:
+        """Per-segment records (manifest ``segments``): timing, text evidence, voice, placement."""
+        rows = []
+        for i, (seg, tr) in enumerate(zip(self.segments, self.translations, strict=True)):
+            syn = self.syntheses[i]
+            place = self.placements[i] if i < len(self.placements) else {}
+            rows.append({
+                "start": round(seg.start, 3), "end": round(seg.end, 3), "speaker": seg.speaker,
+                "text": tr.text, "skipped": tr.skipped or (syn.skipped if syn else None),
+                "language": tr.language, "avg_logprob": tr.avg_logprob, "no_speech_prob": tr.no_speech_prob,
+                "compression_ratio": tr.compression_ratio,
+                "synth_seconds": syn.audio.duration if syn and syn.audio is not None else 0.0,
+                "voice": syn.voice if syn else None, "voice_method": syn.voice_method if syn else None,
+                "similarity": syn.similarity if syn else None,
+                "reference_seconds": syn.reference_seconds if syn else None,
+                "reference_source": syn.reference_source if syn else None,
+                **{k: place.get(k) for k in ("placed_start", "overrun_seconds", "stretch", "cut_seconds")},
+                "file": files[i] if files else None,
+            })
+        return rows
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-ready summary: ratio, loudness, segments, stage seconds, provenance."""
+        return {
+            "clip_id": self.clip_id,
+            "duration": round(self.source.duration, 4),
+            "rate": self.audio.rate,
+            "channels": self.audio.channels,
+            "source_lufs": round(loudness(self.source), 2),
+            "dub_lufs": round(loudness(self.audio), 2),
+            "mixing_ratio": round(self.mixing_ratio, 4),
+            "ratio_source": self.ratio_source,
+            "profile": self.provenance.get("profile"),
+            "models": self.provenance.get("models", {}),
+            "stage_seconds": {k: round(v, 4) for k, v in self.stage_seconds.items()},
+            **self.notes,
+        }
+
+    def save_parts(self, folder: str | Path, stems: bool = False) -> list[str | None]:
+        """Write each synthesis as ``seg-NN.flac`` (and the stems when asked); returns the file names."""
+        folder = Path(folder)
+        names: list[str | None] = []
+        for i, syn in enumerate(self.syntheses):
+            if syn is None or syn.audio is None:
+                names.append(None)
+                continue
+            name = f"seg-{i:02d}.flac"
+            write_audio(folder / name, syn.audio)
+            names.append(name)
+        if stems:
+            write_audio(folder / "vocals.wav", self.stems.vocals)
+            write_audio(folder / "backing.wav", self.stems.backing)
+        return names
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``dub.wav``, the stems, each synthesis and ``dub.json`` into ``folder``."""
+        folder = Path(folder)
+        files = self.save_parts(folder, stems=True)
+        write_audio(folder / "dub.wav", self.audio)
+        info = {**self.record(), "segments": self.segment_rows(files), "provenance": self.provenance}
+        fd, tmp = tempfile.mkstemp(prefix=".dub.json.", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(info, fh, indent=1, ensure_ascii=False, default=str)
+        os.replace(tmp, folder / "dub.json")
+        return folder

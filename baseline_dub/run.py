@@ -1,0 +1,225 @@
+"""The split runner: dub every clip of a split, resumably, recording each clip in the manifest.
+
+Outputs mirror the dataset: ``OUT/<split>/<id_folder>/<clip>.wav`` (written atomically), with each
+segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``. The manifest
+(``docs/manifest.md``) gets one fsynced row per finished clip, so after a kill a rerun skips what is done
+and redoes only the clip that was in flight. ``--shard I/N`` keeps the clips whose id hashes to I mod N.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from baseline_dub.errors import BaselineDubError, ConfigError, MissingAudioError
+from baseline_dub.manifest import DONE, FAILED, MISSING, ManifestWriter, done_ids, manifest_name
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to run: split, data source, output folder, profile, shard, limit, batching."""
+
+    split: str = "test"
+    data: str | None = None
+    out: str = "runs/baseline"
+    profile: str = "auto"
+    device: str | None = None
+    config_path: str | None = None
+    shard: tuple[int, int] | None = None
+    limit: int | None = None
+    keep: bool = False
+    batch_clips: int = 1
+    progress: bool = True
+
+
+@dataclass
+class RunSummary:
+    """Counts and cost of one run (``already_done`` are clips skipped because a previous run did them)."""
+
+    selected: int = 0
+    already_done: int = 0
+    done: int = 0
+    missing: int = 0
+    failed: Counter = field(default_factory=Counter)
+    audio_seconds: float = 0.0
+    processing_seconds: float = 0.0
+    load_seconds: float = 0.0
+    profile: str | None = None
+
+    @property
+    def n_failed(self) -> int:
+        return sum(self.failed.values())
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: seconds of processing per second of audio dubbed (model loading excluded)."""
+        return self.processing_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+    def lines(self) -> list[str]:
+        failed = ", ".join(f"{k}: {v}" for k, v in sorted(self.failed.items())) or "none"
+        return [
+            f"profile          {self.profile}",
+            f"clips selected   {self.selected} (already done before this run: {self.already_done})",
+            f"done             {self.done}",
+            f"missing audio    {self.missing}",
+            f"failed           {self.n_failed} ({failed})",
+            f"audio dubbed     {self.audio_seconds:.1f} s",
+            f"processing       {self.processing_seconds:.1f} s (+ {self.load_seconds:.1f} s loading models)",
+            f"real-time factor {self.rtf:.3f}",
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"selected": self.selected, "already_done": self.already_done, "done": self.done,
+                "missing_audio": self.missing, "failed": dict(self.failed), "audio_seconds": self.audio_seconds,
+                "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,
+                "real_time_factor": self.rtf, "profile": self.profile}
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with 0 <= I < N."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r}: expected I/N, e.g. 0/8") from None
+    if n < 1 or not 0 <= i < n:
+        raise ConfigError(f"--shard {text!r}: need 0 <= I < N")
+    return i, n
+
+
+def in_shard(clip_id: str, shard: tuple[int, int] | None) -> bool:
+    """Deterministic partition by the clip id's sha1, independent of order and machine."""
+    if shard is None:
+        return True
+    return int(hashlib.sha1(clip_id.encode()).hexdigest(), 16) % shard[1] == shard[0]
+
+
+def output_paths(out: Path, split: str, clip_id: str) -> tuple[Path, Path]:
+    """(dub wav, parts folder) for a clip id such as ``db/db019ebb-...``."""
+    rel = Path(split) / clip_id
+    return out / rel.with_name(rel.name + ".wav"), out / rel
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def base_row(clip: Any, split: str) -> dict[str, Any]:
+    return {"clip_id": clip.id, "split": split, "jp_text": clip.jp_text, "en_text": clip.en_text,
+            "host": socket.gethostname(), "worker": f"pid-{os.getpid()}"}
+
+
+def failure_row(clip: Any, split: str, error: BaselineDubError, started: str) -> dict[str, Any]:
+    status = MISSING if isinstance(error, MissingAudioError) else FAILED
+    return {**base_row(clip, split), "status": status, "reason": error.reason, "error": str(error),
+            "output": None, "parts": None, "started": started, "finished": _now()}
+
+
+def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str) -> dict[str, Any]:
+    """Write a clip's outputs atomically and return its manifest row."""
+    from baseline_dub.audio import write_audio
+
+    wav, parts = output_paths(out, split, clip.id)
+    t0 = time.perf_counter()
+    files = dub.save_parts(parts, stems=keep)
+    write_audio(wav, dub.audio)
+    record = dub.record()
+    record["stage_seconds"]["write"] = round(time.perf_counter() - t0, 4)
+    return {**base_row(clip, split), **record, "status": DONE, "reason": None, "error": None,
+            "output": str(wav.relative_to(out)), "parts": str(parts.relative_to(out)),
+            "segments": dub.segment_rows(files), "started": started, "finished": _now()}
+
+
+def select(dataset: Any, opts: RunOptions) -> list[Any]:
+    """The clips of this run: the split's clips in this shard, the first ``limit`` of them."""
+    clips = [c for c in dataset.clips(opts.split) if in_shard(c.id, opts.shard)]
+    return clips[: opts.limit] if opts.limit else clips
+
+
+def _batches(stream: Iterator[tuple[Any, Any]], size: int) -> Iterator[list[tuple[Any, Any]]]:
+    batch: list[tuple[Any, Any]] = []
+    for pair in stream:
+        batch.append(pair)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
+    """Dub the selected clips not yet done; returns the summary (also written to ``summary.json``)."""
+    import json
+
+    from tqdm import tqdm
+
+    from baseline_dub.dataset import Dataset
+    from baseline_dub.pipeline import DubPipeline, clip_input
+
+    dataset = Dataset.open(opts.data)
+    if opts.split not in dataset.splits():
+        raise ConfigError(f"split {opts.split!r} is not in the annotations; splits: {', '.join(dataset.splits())}")
+    out = Path(opts.out)
+    chosen = select(dataset, opts)
+    done_before = done_ids(out, opts.split)
+    todo = {c.id for c in chosen if c.id not in done_before}
+    summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo))
+    if todo and pipeline is None:
+        pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path)
+    summary.profile = pipeline.config.profile if pipeline is not None else None
+    summary.load_seconds = getattr(pipeline, "load_seconds", 0.0)
+    writer = ManifestWriter(out / opts.split / manifest_name(opts.shard))
+    bar = tqdm(total=len(todo), unit="clip", disable=not opts.progress, file=sys.stderr,
+               desc=f"dub {opts.split}")
+    try:
+        pending = ((c, a) for c, a in dataset.stream(opts.split) if c.id in todo)
+        for batch in _batches(pending, max(1, opts.batch_clips)):
+            started = _now()
+            t0 = time.perf_counter()
+            ready, rows = [], {}
+            for clip, audio in batch:
+                if isinstance(audio, BaselineDubError):
+                    rows[clip.id] = failure_row(clip, opts.split, audio, started)
+                    continue
+                try:
+                    ready.append((clip, clip_input(clip, dataset, audio=audio)))
+                except BaselineDubError as exc:
+                    rows[clip.id] = failure_row(clip, opts.split, exc, started)
+            results = pipeline.dub_batch([item for _, item in ready]) if ready else []
+            for (clip, item), result in zip(ready, results, strict=True):
+                if isinstance(result, BaselineDubError):
+                    rows[clip.id] = failure_row(clip, opts.split, result, started)
+                    continue
+                try:
+                    rows[clip.id] = save_dub(result, clip, opts.split, out, opts.keep, started)
+                except (BaselineDubError, OSError) as exc:
+                    err = exc if isinstance(exc, BaselineDubError) else BaselineDubError(f"cannot write output: {exc}")
+                    rows[clip.id] = failure_row(clip, opts.split, err, started)
+                summary.audio_seconds += item.audio.duration
+            summary.processing_seconds += time.perf_counter() - t0
+            for clip, _ in batch:
+                row = rows[clip.id]
+                writer.write(row)
+                if row["status"] == DONE:
+                    summary.done += 1
+                elif row["status"] == MISSING:
+                    summary.missing += 1
+                    tqdm.write(f"missing: {row['error']}", file=sys.stderr)
+                else:
+                    summary.failed[row["reason"]] += 1
+                    tqdm.write(f"failed: {row['error']}", file=sys.stderr)
+                bar.update(1)
+    finally:
+        bar.close()
+        writer.close()
+    summary_path = out / opts.split / (Path(manifest_name(opts.shard)).stem.replace("manifest", "summary") + ".json")
+    summary_path.write_text(json.dumps(summary.as_dict(), indent=1))
+    return summary
