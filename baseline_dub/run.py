@@ -155,71 +155,121 @@ def _batches(stream: Iterator[tuple[Any, Any]], size: int) -> Iterator[list[tupl
         yield batch
 
 
+def dub_rows(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]], split: str, out: Path,
+             keep: bool) -> tuple[list[dict[str, Any]], float]:
+    """Dub a batch of (clip, audio or error) pairs, write their outputs, return (manifest rows, audio seconds).
+
+    Shared by the in-process runner and the Ray actors, so both write the same files and rows.
+    """
+    from baseline_dub.pipeline import clip_input
+
+    started = _now()
+    ready, rows, seconds = [], {}, 0.0
+    for clip, audio in batch:
+        if isinstance(audio, BaselineDubError):
+            rows[clip.id] = failure_row(clip, split, audio, started)
+            continue
+        try:
+            ready.append((clip, clip_input(clip, dataset, audio=audio)))
+        except BaselineDubError as exc:
+            rows[clip.id] = failure_row(clip, split, exc, started)
+    results = pipeline.dub_batch([item for _, item in ready]) if ready else []
+    for (clip, item), result in zip(ready, results, strict=True):
+        seconds += item.audio.duration
+        if isinstance(result, BaselineDubError):
+            rows[clip.id] = failure_row(clip, split, result, started)
+            continue
+        try:
+            rows[clip.id] = save_dub(result, clip, split, out, keep, started)
+        except (BaselineDubError, OSError) as exc:
+            err = exc if isinstance(exc, BaselineDubError) else BaselineDubError(f"cannot write output: {exc}")
+            rows[clip.id] = failure_row(clip, split, err, started)
+    return [rows[clip.id] for clip, _ in batch], seconds
+
+
+@dataclass
+class _Run:
+    """One run's plan and bookkeeping: what to do, the manifest writer, the summary, the progress bar."""
+
+    opts: RunOptions
+    dataset: Any
+    out: Path
+    todo: set[str]
+    summary: RunSummary
+    writer: ManifestWriter | None = None
+    bar: Any = None
+
+    @classmethod
+    def plan(cls, opts: RunOptions) -> _Run:
+        from baseline_dub.dataset import Dataset
+
+        dataset = Dataset.open(opts.data)
+        if opts.split not in dataset.splits():
+            raise ConfigError(
+                f"split {opts.split!r} is not in the annotations; splits: {', '.join(dataset.splits())}")
+        out = Path(opts.out)
+        chosen = select(dataset, opts)
+        done_before = done_ids(out, opts.split)
+        todo = {c.id for c in chosen if c.id not in done_before}
+        summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo))
+        return cls(opts, dataset, out, todo, summary)
+
+    def start(self, pipeline_profile: str | None, load_seconds: float) -> None:
+        from tqdm import tqdm
+
+        self.summary.profile = pipeline_profile
+        self.summary.load_seconds = load_seconds
+        self.writer = ManifestWriter(self.out / self.opts.split / manifest_name(self.opts.shard))
+        self.bar = tqdm(total=len(self.todo), unit="clip", disable=not self.opts.progress, file=sys.stderr,
+                        desc=f"dub {self.opts.split}")
+
+    def record(self, rows: list[dict[str, Any]], audio_seconds: float, processing_seconds: float) -> None:
+        """Write rows to the manifest (durably) and count them."""
+        from tqdm import tqdm
+
+        assert self.writer is not None
+        self.summary.audio_seconds += audio_seconds
+        self.summary.processing_seconds += processing_seconds
+        for row in rows:
+            self.writer.write(row)
+            if row["status"] == DONE:
+                self.summary.done += 1
+            elif row["status"] == MISSING:
+                self.summary.missing += 1
+                tqdm.write(f"missing: {row['error']}", file=sys.stderr)
+            else:
+                self.summary.failed[row["reason"]] += 1
+                tqdm.write(f"failed: {row['error']}", file=sys.stderr)
+            self.bar.update(1)
+
+    def finish(self) -> RunSummary:
+        import json
+
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+        name = manifest_name(self.opts.shard).replace("manifest", "summary").replace(".jsonl", ".json")
+        path = self.out / self.opts.split / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.summary.as_dict(), indent=1))
+        return self.summary
+
+
 def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
     """Dub the selected clips not yet done; returns the summary (also written to ``summary.json``)."""
-    import json
+    from baseline_dub.pipeline import DubPipeline
 
-    from tqdm import tqdm
-
-    from baseline_dub.dataset import Dataset
-    from baseline_dub.pipeline import DubPipeline, clip_input
-
-    dataset = Dataset.open(opts.data)
-    if opts.split not in dataset.splits():
-        raise ConfigError(f"split {opts.split!r} is not in the annotations; splits: {', '.join(dataset.splits())}")
-    out = Path(opts.out)
-    chosen = select(dataset, opts)
-    done_before = done_ids(out, opts.split)
-    todo = {c.id for c in chosen if c.id not in done_before}
-    summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo))
-    if todo and pipeline is None:
+    run = _Run.plan(opts)
+    if run.todo and pipeline is None:
         pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path)
-    summary.profile = pipeline.config.profile if pipeline is not None else None
-    summary.load_seconds = getattr(pipeline, "load_seconds", 0.0)
-    writer = ManifestWriter(out / opts.split / manifest_name(opts.shard))
-    bar = tqdm(total=len(todo), unit="clip", disable=not opts.progress, file=sys.stderr,
-               desc=f"dub {opts.split}")
+    run.start(pipeline.config.profile if pipeline is not None else None, getattr(pipeline, "load_seconds", 0.0))
     try:
-        pending = ((c, a) for c, a in dataset.stream(opts.split) if c.id in todo)
+        pending = ((c, a) for c, a in run.dataset.stream(opts.split) if c.id in run.todo)
         for batch in _batches(pending, max(1, opts.batch_clips)):
-            started = _now()
             t0 = time.perf_counter()
-            ready, rows = [], {}
-            for clip, audio in batch:
-                if isinstance(audio, BaselineDubError):
-                    rows[clip.id] = failure_row(clip, opts.split, audio, started)
-                    continue
-                try:
-                    ready.append((clip, clip_input(clip, dataset, audio=audio)))
-                except BaselineDubError as exc:
-                    rows[clip.id] = failure_row(clip, opts.split, exc, started)
-            results = pipeline.dub_batch([item for _, item in ready]) if ready else []
-            for (clip, item), result in zip(ready, results, strict=True):
-                if isinstance(result, BaselineDubError):
-                    rows[clip.id] = failure_row(clip, opts.split, result, started)
-                    continue
-                try:
-                    rows[clip.id] = save_dub(result, clip, opts.split, out, opts.keep, started)
-                except (BaselineDubError, OSError) as exc:
-                    err = exc if isinstance(exc, BaselineDubError) else BaselineDubError(f"cannot write output: {exc}")
-                    rows[clip.id] = failure_row(clip, opts.split, err, started)
-                summary.audio_seconds += item.audio.duration
-            summary.processing_seconds += time.perf_counter() - t0
-            for clip, _ in batch:
-                row = rows[clip.id]
-                writer.write(row)
-                if row["status"] == DONE:
-                    summary.done += 1
-                elif row["status"] == MISSING:
-                    summary.missing += 1
-                    tqdm.write(f"missing: {row['error']}", file=sys.stderr)
-                else:
-                    summary.failed[row["reason"]] += 1
-                    tqdm.write(f"failed: {row['error']}", file=sys.stderr)
-                bar.update(1)
+            rows, seconds = dub_rows(pipeline, run.dataset, batch, opts.split, run.out, opts.keep)
+            run.record(rows, seconds, time.perf_counter() - t0)
     finally:
-        bar.close()
-        writer.close()
-    summary_path = out / opts.split / (Path(manifest_name(opts.shard)).stem.replace("manifest", "summary") + ".json")
-    summary_path.write_text(json.dumps(summary.as_dict(), indent=1))
+        summary = run.finish()
     return summary

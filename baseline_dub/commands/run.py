@@ -18,6 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--keep", action="store_true", help="also keep each clip's vocals and backing stems")
     parser.add_argument("--batch-clips", type=int, default=1, help="clips per stage batch (GPU: 8 or more)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--ray", default=None, metavar="local|ADDRESS",
+                        help="run on Ray: 'local' starts a cluster here, or a cluster address")
+    parser.add_argument("--actors", type=int, default=None, help="Ray pipeline actors (default: one per GPU, "
+                        "else one per --cpus-per-actor cores)")
+    parser.add_argument("--cpus-per-actor", type=int, default=1, help="CPU cores per Ray actor (default 1)")
     add_model_options(parser)
     parser.set_defaults(func=run)
 
@@ -30,7 +35,12 @@ def run(args: argparse.Namespace) -> int:
         config_path=args.config, shard=parse_shard(args.shard) if args.shard else None, limit=args.limit,
         keep=args.keep, batch_clips=args.batch_clips, progress=not args.no_progress,
     )
-    summary = run_split(opts)
+    if args.ray:
+        from baseline_dub.run_ray import run_split_ray
+
+        summary = run_split_ray(opts, args.ray, actors=args.actors, cpus_per_actor=args.cpus_per_actor)
+    else:
+        summary = run_split(opts)
     print("\n".join(summary.lines()))
     if summary.n_failed:
         print(f"{summary.n_failed} clip(s) failed: their reasons are in the manifest under {args.out}/{args.split}/",
