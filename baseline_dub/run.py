@@ -219,6 +219,10 @@ class _Run:
 
         self.summary.profile = pipeline_profile
         self.summary.load_seconds = load_seconds
+        split_dir = self.out / self.opts.split
+        if self.opts.shard is None and split_dir.is_dir():  # shards may run at once: leave their files be
+            for stale in split_dir.rglob(".*.part"):
+                stale.unlink(missing_ok=True)  # a temporary file left by a kill: never an output
         self.writer = ManifestWriter(self.out / self.opts.split / manifest_name(self.opts.shard))
         self.bar = tqdm(total=len(self.todo), unit="clip", disable=not self.opts.progress, file=sys.stderr,
                         desc=f"dub {self.opts.split}")

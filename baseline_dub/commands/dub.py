@@ -22,15 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from baseline_dub.audio import write_audio
+    from baseline_dub.audio import load_audio, write_audio
     from baseline_dub.errors import ConfigError
-    from baseline_dub.pipeline import DubPipeline
+    from baseline_dub.pipeline import DubInput, DubPipeline
 
     if args.mixing_ratio is not None and not 0.0 <= args.mixing_ratio <= 1.0:
         raise ConfigError(f"--mixing-ratio {args.mixing_ratio}: must be between 0 and 1")
+    item = DubInput(audio=load_audio(args.input), clip_id=args.input, mixing_ratio=args.mixing_ratio,
+                    ratio_source="given" if args.mixing_ratio is not None else None,
+                    multi_speaker=False if args.single_speaker else None)
     pipeline = DubPipeline(args.profile, device=args.device, config_path=args.config)
-    dub = pipeline.dub(args.input, mixing_ratio=args.mixing_ratio,
-                       multi_speaker=False if args.single_speaker else None)
+    dub = pipeline.dub(item)
     write_audio(args.out, dub.audio)
     if args.keep:
         dub.save(args.keep)
