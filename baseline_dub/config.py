@@ -54,7 +54,7 @@ class DiarizeConfig:
     min_segment_seconds: float = 0.5
     merge_gap_seconds: float = 0.3
     overlap: str = "drop"
-    clustering_threshold: float = 0.7
+    clustering_threshold: float = 0.4
     window_step_seconds: float = 2.0
     batch_size: int = 8
     min_embedding_seconds: float = 0.5
@@ -70,31 +70,50 @@ class TranslateConfig:
     language: str = "ja"
     task: str = "translate"
     beam_size: int = 5
+    best_of: int = 5
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     batch_size: int = 16
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
+    max_ngram_repeats: int = 4
+    silence_dbfs: float = -60.0
     fp16: bool = True
 
 
 @dataclass(frozen=True)
 class SynthesizeConfig:
-    """Text to speech with the segment's voice (paper: YourTTS cloning; offline: nearest Kokoro voice)."""
+    """Text to speech with the segment's voice (paper: YourTTS cloning; offline: nearest Kokoro voice).
+
+    ``backend``: ``yourtts`` or ``kokoro`` (rules: baseline_dub/stages/synthesize.py). The reference is
+    extended past ``min_reference_seconds`` with the speaker's other segments, then the clip's vocals,
+    and cut at ``max_reference_seconds``. Text is cut into pieces of ``max_chars_per_chunk`` joined with
+    ``chunk_pause_seconds`` of silence. ``blend_voices``: Kokoro may also pick a 50/50 mix of two voices.
+    """
 
     backend: str = "kokoro"
     model: str = "kokoro-82m-int8"
     voices_model: str = "kokoro-voices-ja"
     language: str = "en"
     min_reference_seconds: float = 3.0
+    max_reference_seconds: float = 12.0
     max_chars_per_chunk: int = 200
+    chunk_pause_seconds: float = 0.2
     speed: float = 1.0
     seed: int = 0
+    blend_voices: bool = True
 
 
 @dataclass(frozen=True)
 class RemixConfig:
-    """Placing syntheses on the backing track at the clip's mixing ratio."""
+    """Placing syntheses on the backing track at the clip's mixing ratio (see baseline_dub/stages/remix.py).
+
+    ``overlong``: what to do with a synthesis longer than its slot: ``keep`` (the paper: left as is,
+    overlapping the next, cut at the clip end), ``cut`` (cut at the slot end with a ``cut_fade_seconds``
+    fade) or ``fit`` (sped up toward the slot, at most ``max_stretch``; what still overruns is kept).
+    ``fit_duration`` stretches every synthesis toward its slot. Stretch factors are speed factors
+    (synthesis seconds / placed seconds) bounded by ``[min_stretch, max_stretch]``.
+    """
 
     target_lufs: float = -23.0
     overlong: str = "keep"
@@ -102,6 +121,18 @@ class RemixConfig:
     max_stretch: float = 1.5
     min_stretch: float = 0.8
     limiter_ceiling_db: float = -1.0
+    limiter_lookahead_seconds: float = 0.005
+    limiter_release_seconds: float = 0.05
+    cut_fade_seconds: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.overlong not in ("keep", "cut", "fit"):
+            raise ConfigError(f"remix.overlong: {self.overlong!r} is not one of keep, cut, fit")
+        if not 0.0 < self.min_stretch <= 1.0 <= self.max_stretch:
+            raise ConfigError(f"remix: need 0 < min_stretch <= 1 <= max_stretch, got "
+                              f"{self.min_stretch} and {self.max_stretch}")
+        if self.limiter_ceiling_db > 0.0:
+            raise ConfigError(f"remix.limiter_ceiling_db: {self.limiter_ceiling_db} dBFS is above full scale; use <= 0")
 
 
 @dataclass(frozen=True)

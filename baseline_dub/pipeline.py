@@ -8,6 +8,7 @@ others go on. ``dub_clip`` is the one-call Python API.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -167,15 +168,17 @@ class DubPipeline:
         placed = [(seg.start, seg.end, syn.audio) for seg, syn in zip(w.segments, w.syntheses, strict=True)
                   if syn is not None and syn.audio is not None]
         result = remix(backing, placed, item.audio, ratio, cfg)
-        placements = iter(result.placements)
-        per_segment = [next(placements).as_dict() if syn is not None and syn.audio is not None else {}
+        placements = iter(result.segments)
+        per_segment = [dataclasses.asdict(next(placements)) if syn is not None and syn.audio is not None else {}
                        for syn in w.syntheses]
         w.seconds["remix"] = time.perf_counter() - t0
         return Dub(
             audio=result.audio, source=item.audio, stems=stems, segments=tuple(w.segments),
             translations=tuple(w.translations), syntheses=tuple(w.syntheses), mixing_ratio=float(ratio),
             ratio_source=source, stage_seconds=dict(w.seconds), provenance=self.provenance,
-            placements=tuple(per_segment), clip_id=item.clip_id, notes=dict(item.notes),
+            placements=tuple(per_segment), clip_id=item.clip_id,
+            notes={**item.notes, "overlong_rule": cfg.overlong, "fit_duration": cfg.fit_duration,
+                   "limiter_reduction_db": round(result.limiter_reduction_db, 2)},
         )
 
     # -- public ------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class Dub:
                 "similarity": syn.similarity if syn else None,
                 "reference_seconds": syn.reference_seconds if syn else None,
                 "reference_source": syn.reference_source if syn else None,
-                **{k: place.get(k) for k in ("placed_start", "overrun_seconds", "stretch", "cut_seconds")},
+                **{k: place.get(k) for k in ("placed_start", "overrun_seconds", "stretch", "cut_seconds", "rule")},
                 "file": files[i] if files else None,
             })
         return rows
