@@ -38,6 +38,14 @@ baseline: models
 	$(BIN)/baseline-dub run --split $(SPLIT) $(if $(DATA),--data $(DATA)) --out $(OUT) \
 		--profile $(PROFILE) --device $(DEVICE)
 
+mushra: models
+	$(MAKE) --no-print-directory baseline || echo "some clips failed: building from the clips that were dubbed"
+	$(BIN)/baseline-dub mushra build --split $(SPLIT) $(if $(DATA),--data $(DATA)) --dubs $(OUT) --out runs/mushra
+
+evaluate: models
+	$(MAKE) --no-print-directory baseline || echo "some clips failed: evaluating the clips that were dubbed"
+	$(BIN)/baseline-dub evaluate --run $(OUT) --split $(SPLIT) $(if $(DATA),--data $(DATA)) --out $(OUT)/report
+
 lint: setup
 	$(BIN)/ruff check .
 

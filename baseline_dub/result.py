@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from baseline_dub.atomic import atomic_write_text
 from baseline_dub.audio import Audio, loudness, write_audio
 from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
 
@@ -95,8 +94,5 @@ class Dub:
         files = self.save_parts(folder, stems=True)
         write_audio(folder / "dub.wav", self.audio)
         info = {**self.record(), "segments": self.segment_rows(files), "provenance": self.provenance}
-        fd, tmp = tempfile.mkstemp(prefix=".dub.json.", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(info, fh, indent=1, ensure_ascii=False, default=str)
-        os.replace(tmp, folder / "dub.json")
+        atomic_write_text(folder / "dub.json", json.dumps(info, indent=1, ensure_ascii=False, default=str))
         return folder

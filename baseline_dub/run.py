@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from baseline_dub.atomic import atomic_write_text
 from baseline_dub.errors import BaselineDubError, ConfigError, MissingAudioError
 from baseline_dub.manifest import DONE, FAILED, MISSING, ManifestWriter, done_ids, manifest_name
 
@@ -255,8 +256,7 @@ class _Run:
             self.writer.close()
         name = manifest_name(self.opts.shard).replace("manifest", "summary").replace(".jsonl", ".json")
         path = self.out / self.opts.split / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.summary.as_dict(), indent=1))
+        atomic_write_text(path, json.dumps(self.summary.as_dict(), indent=1))
         return self.summary
 
 

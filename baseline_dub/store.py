@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from baseline_dub.atomic import atomic_write_text
 from baseline_dub.config import CONFIG_DIR, PROJECT_ROOT
 from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
 
@@ -160,13 +161,16 @@ class Store:
         stat = path.stat()
         key = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
         stamp = [stat.st_size, stat.st_mtime_ns]
+        if path.is_dir():  # a folder's own mtime misses in-place edits of its files
+            stamp = sorted([str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
+                           for p in path.rglob("*") if p.is_file())
         hit = cache.get(key)
         if hit and hit["stamp"] == stamp:
             return hit["sha256"]
         digest = sha256_tree(path) if path.is_dir() else sha256_file(path)
         cache[key] = {"stamp": stamp, "sha256": digest}
         if self.root.is_dir():
-            _atomic_write_text(cache_path, json.dumps(cache, indent=1, sort_keys=True))
+            atomic_write_text(cache_path, json.dumps(cache, indent=1, sort_keys=True))
         return digest
 
     def status(self, name: str) -> str:
@@ -265,21 +269,13 @@ class Store:
             if not entry.sha256:
                 lock = self._lock()
                 lock[name] = actual
-                _atomic_write_text(self.root / "lock.json", json.dumps(lock, indent=1, sort_keys=True))
+                atomic_write_text(self.root / "lock.json", json.dumps(lock, indent=1, sort_keys=True))
         finally:
             shutil.rmtree(tmp.parent, ignore_errors=True)
         return target
 
     def fetch_all(self, names: Iterable[str], allow_network: bool = False) -> dict[str, Path]:
         return {n: self.fetch(n, allow_network) for n in names}
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def _fetch_package(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
