@@ -160,7 +160,8 @@ class Config:
         if d.backend == "pyannote":
             names.append(d.pipeline_model)
         else:
-            names += [d.segmentation_model, d.embedding_model, d.vad_model]
+            names += [d.segmentation_model, d.embedding_model]
+        names.append(d.vad_model)  # both backends trim single-speaker clips to speech with it
         names.append(self.translate.model)
         names += [s.model, s.voices_model] if s.backend == "kokoro" else [s.model]
         return list(dict.fromkeys(n for n in names if n))

@@ -1,0 +1,242 @@
+"""Diarization: vocals -> ordered, non-overlapping single-speaker ``Segment``s.
+
+Two backends share one protocol (``Backend.turns``: raw, possibly overlapping speaker turns) and one
+set of post-processing rules (``clean_segments``), applied in this order:
+
+1. turns are clipped to the clip (``[0, duration]``) and empty ones dropped;
+2. overlapped speech (two or more speakers at once) is resolved by ``overlap``: ``drop`` gives it to
+   nobody (a TTS voice reference and Whisper input must hold one voice), ``dominant`` gives it to the
+   speaker whose turn covering it is longest (ties: the earlier turn);
+3. same-speaker pieces separated by a gap of at most ``merge_gap_seconds`` (with no other speaker in
+   between, which holds once overlap is resolved) are merged into one segment;
+4. segments shorter than ``min_segment_seconds`` are dropped (too short to translate or to clone a
+   voice from), then step 3 runs again since a dropped stray turn may have split one speaker's turn;
+5. speakers are renamed ``SPEAKER_00``, ``SPEAKER_01``, ... in order of first appearance.
+
+Clips that the annotation lists with one speaker skip diarization unless
+``diarize_single_speaker_clips`` is set (the paper ran PyAnnote on multi-speaker clips only): they
+yield one segment from the first to the last speech found by silero VAD (padded by
+``speech_pad_seconds``), or nothing when VAD hears no speech.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from baseline_dub.audio import Audio
+from baseline_dub.config import Config, DiarizeConfig
+from baseline_dub.errors import ConfigError
+from baseline_dub.stages.types import Segment
+from baseline_dub.store import Store
+
+RATE = 16000
+OVERLAP_RULES = ("drop", "dominant")
+BACKENDS = ("offline", "pyannote")
+
+
+@dataclass(frozen=True)
+class SegmentRules:
+    """The post-processing rules of ``clean_segments`` (see the module docstring)."""
+
+    min_segment_seconds: float = 0.5
+    merge_gap_seconds: float = 0.3
+    overlap: str = "drop"
+
+    def __post_init__(self) -> None:
+        if self.overlap not in OVERLAP_RULES:
+            raise ConfigError(f"diarize.overlap is {self.overlap!r}; use one of {', '.join(OVERLAP_RULES)}")
+        if self.min_segment_seconds < 0 or self.merge_gap_seconds < 0:
+            raise ConfigError("diarize.min_segment_seconds and diarize.merge_gap_seconds must be >= 0")
+
+    @classmethod
+    def from_config(cls, config: DiarizeConfig) -> SegmentRules:
+        return cls(config.min_segment_seconds, config.merge_gap_seconds, config.overlap)
+
+
+class Backend(Protocol):
+    """A diarization model: 16 kHz mono vocals -> raw speaker turns (may overlap, any labels)."""
+
+    def turns(self, vocals: Audio, num_speakers: int | None = None) -> list[Segment]:
+        """Speaker turns of ``vocals`` (16 kHz mono); ``num_speakers`` is a hint, not a promise."""
+        ...
+
+
+def _resolve_overlap(turns: list[Segment], rule: str) -> list[Segment]:
+    """Cut turns at every boundary; each elementary piece goes to its one speaker, or by ``rule``."""
+    bounds = sorted({t for s in turns for t in (s.start, s.end)})
+    pieces: list[Segment] = []
+    for a, b in pairwise(bounds):
+        covering = [s for s in turns if s.start <= a and s.end >= b]
+        speakers = {s.speaker for s in covering}
+        if not speakers:
+            continue
+        if len(speakers) == 1:
+            pieces.append(Segment(a, b, covering[0].speaker))
+        elif rule == "dominant":
+            best = max(covering, key=lambda s: (s.duration, -s.start))
+            pieces.append(Segment(a, b, best.speaker))
+    return pieces
+
+
+def _merge(segments: list[Segment], gap: float) -> list[Segment]:
+    out: list[Segment] = []
+    for seg in segments:
+        if out and out[-1].speaker == seg.speaker and seg.start - out[-1].end <= gap + 1e-9:
+            out[-1] = Segment(out[-1].start, max(out[-1].end, seg.end), seg.speaker)
+        else:
+            out.append(seg)
+    return out
+
+
+def clean_segments(turns: list[Segment], rules: SegmentRules, duration: float | None = None) -> list[Segment]:
+    """Apply the module's rules to raw turns: ordered, non-overlapping, single-speaker segments.
+
+    ``duration`` (seconds) clips turns to the clip when given. Labels are renamed ``SPEAKER_NN`` in
+    order of first appearance, so equal inputs give equal outputs whatever the backend's labels.
+    """
+    end_limit = float("inf") if duration is None else float(duration)
+    clipped = [Segment(max(0.0, float(s.start)), min(end_limit, float(s.end)), str(s.speaker)) for s in turns]
+    clipped = [s for s in clipped if s.end > s.start]
+    pieces = _merge(_resolve_overlap(clipped, rules.overlap), rules.merge_gap_seconds)
+    kept = [s for s in pieces if s.duration >= rules.min_segment_seconds]
+    kept = _merge(kept, rules.merge_gap_seconds)
+    names: dict[str, str] = {}
+    for s in kept:
+        names.setdefault(s.speaker, f"SPEAKER_{len(names):02d}")
+    return [Segment(round(s.start, 3), round(s.end, 3), names[s.speaker]) for s in kept]
+
+
+class SpeechDetector:
+    """Silero VAD (ONNX, through the ``silero_vad`` package's wrapper) on 16 kHz mono audio."""
+
+    def __init__(self, weights: Path, threshold: float = 0.5) -> None:
+        from silero_vad.utils_vad import OnnxWrapper
+
+        self.model = OnnxWrapper(str(weights), force_onnx_cpu=True)
+        self.threshold = threshold
+
+    def speech(self, audio: Audio) -> list[tuple[float, float]]:
+        """Speech regions ``(start, end)`` in seconds; empty for silence, noise or very short audio."""
+        import torch
+        from silero_vad import get_speech_timestamps
+
+        wav = audio.mono().resample(RATE).samples[0]
+        if wav.size < 512 or not np.any(wav):
+            return []
+        self.model.reset_states()
+        stamps = get_speech_timestamps(torch.from_numpy(np.ascontiguousarray(wav)), self.model,
+                                       threshold=self.threshold, sampling_rate=RATE)
+        return [(s["start"] / RATE, s["end"] / RATE) for s in stamps]
+
+
+class Diarizer:
+    """A loaded backend plus the rules: call ``diarize`` per clip or ``diarize_batch`` for many."""
+
+    def __init__(self, backend: Backend, vad: SpeechDetector, config: DiarizeConfig) -> None:
+        self.backend = backend
+        self.vad = vad
+        self.config = config
+        self.rules = SegmentRules.from_config(config)
+
+    def trim_to_speech(self, vocals: Audio, speaker: str = "SPEAKER_00") -> list[Segment]:
+        """One segment from the first to the last VAD speech (padded), or ``[]`` with no speech."""
+        regions = self.vad.speech(vocals)
+        if not regions:
+            return []
+        pad = self.config.speech_pad_seconds
+        seg = Segment(regions[0][0] - pad, regions[-1][1] + pad, speaker)
+        return clean_segments([seg], self.rules, vocals.duration)
+
+    def diarize(self, vocals: Audio, num_speakers: int | None = None,
+                multi_speaker: bool | None = None) -> list[Segment]:
+        """Single-speaker segments of ``vocals``.
+
+        ``multi_speaker=False`` (the annotation lists one speaker) skips diarization unless
+        ``diarize_single_speaker_clips`` is set, and trims the clip to speech. ``num_speakers`` is the
+        annotation's speaker count, passed to the backend as a hint. A clip with no speech gives ``[]``.
+        """
+        if num_speakers is not None and num_speakers < 1:
+            num_speakers = None
+        if multi_speaker is False and not self.config.diarize_single_speaker_clips:
+            return self.trim_to_speech(vocals)
+        mono = vocals.mono().resample(RATE)
+        if mono.duration < self.rules.min_segment_seconds or not self.vad.speech(mono):
+            return []
+        turns = self.backend.turns(mono, num_speakers)
+        return clean_segments(turns, self.rules, mono.duration)
+
+    def diarize_batch(self, clips: list[Audio], num_speakers: list[int | None] | None = None,
+                      multi_speaker: list[bool | None] | None = None) -> list[list[Segment]]:
+        """``diarize`` for several clips (models stay loaded); hints are per clip, ``None`` for none."""
+        hints = num_speakers or [None] * len(clips)
+        multi = multi_speaker or [None] * len(clips)
+        if len(hints) != len(clips) or len(multi) != len(clips):
+            raise ConfigError("diarize_batch: num_speakers and multi_speaker need one entry per clip")
+        return [self.diarize(a, n, m) for a, n, m in zip(clips, hints, multi, strict=True)]
+
+
+def load_diarizer(config: Config, store: Store) -> Diarizer:
+    """Load the configured backend and silero VAD from the store (weights verified by sha256)."""
+    cfg = config.diarize
+    SegmentRules.from_config(cfg)
+    if cfg.backend == "offline":
+        from baseline_dub.stages.diarize_offline import OfflineBackend
+
+        backend: Backend = OfflineBackend.from_store(config, store)
+    elif cfg.backend == "pyannote":
+        from baseline_dub.stages.diarize_pyannote import PyannoteBackend
+
+        backend = PyannoteBackend.from_store(config, store)
+    else:
+        raise ConfigError(f"diarize.backend is {cfg.backend!r}; use one of {', '.join(BACKENDS)}")
+    return Diarizer(backend, SpeechDetector(store.path(cfg.vad_model), cfg.vad_threshold), cfg)
+
+
+def diarization_error_rate(reference: list[Segment], hypothesis: list[Segment], collar: float = 0.25,
+                           duration: float | None = None) -> float:
+    """DER (pyannote.metrics) of ``hypothesis`` against ``reference``; ``collar`` seconds around each
+    reference boundary are not scored (pyannote's collar is the total width, so ``2 * collar`` is passed).
+    The scored region is ``[0, duration]``, or both annotations' extent when ``duration`` is ``None``."""
+    from pyannote.core import Annotation, Timeline
+    from pyannote.core import Segment as Span
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    def annotation(segments: list[Segment]) -> Annotation:
+        out = Annotation()
+        for i, s in enumerate(segments):
+            out[Span(s.start, s.end), i] = s.speaker
+        return out
+
+    ref, hyp = annotation(reference), annotation(hypothesis)
+    if duration is None:
+        duration = max([s.end for s in reference + hypothesis] or [0.0])
+    uem = Timeline([Span(0.0, max(duration, 1e-3))])
+    metric = DiarizationErrorRate(collar=2 * collar, skip_overlap=False)
+    return float(metric(ref, hyp, uem=uem))
+
+
+def build_conversation(turns: list[tuple[Audio, str]], gap: float = 0.3,
+                       overlap: float = 0.0) -> tuple[Audio, list[Segment]]:
+    """Concatenate speech turns ``(audio, speaker)`` into one 16 kHz mono clip with known truth.
+
+    Each turn is trimmed to nothing but starts ``gap`` seconds after the previous one ends, or
+    ``overlap`` seconds before it ends when ``overlap`` > 0. Returns the mix and the reference turns.
+    """
+    mono = [(a.mono().resample(RATE).samples[0], spk) for a, spk in turns]
+    starts: list[int] = []
+    pos = 0
+    for wav, _ in mono:
+        starts.append(max(0, pos))
+        shift = -int(overlap * RATE) if overlap > 0 else int(gap * RATE)
+        pos = starts[-1] + wav.size + shift
+    out = np.zeros(max(s + w.size for s, (w, _) in zip(starts, mono, strict=True)), np.float32)
+    reference = []
+    for s, (wav, spk) in zip(starts, mono, strict=True):
+        out[s:s + wav.size] += wav
+        reference.append(Segment(s / RATE, (s + wav.size) / RATE, spk))
+    return Audio(out, RATE), reference

@@ -1,0 +1,182 @@
+"""Diarization: post-processing rules on synthetic turns, the offline backend on real speech, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from baseline_dub.audio import Audio, load_audio
+from baseline_dub.cli import main
+from baseline_dub.errors import ConfigError
+from baseline_dub.stages.diarize import (
+    SegmentRules,
+    build_conversation,
+    clean_segments,
+    diarization_error_rate,
+    load_diarizer,
+)
+from baseline_dub.stages.diarize_offline import powerset_to_multilabel, window_starts
+from baseline_dub.stages.types import Segment
+
+RULES = SegmentRules(min_segment_seconds=0.5, merge_gap_seconds=0.3, overlap="drop")
+FEMALE = "common_voice_ja_38843402_16k.wav"
+MALE = "common_voice_ja_38853932_16k.wav"
+MALE2 = "common_voice_ja_38898180_16k.wav"
+
+
+def spans(segments: list[Segment]) -> list[tuple[float, float, str]]:
+    return [(s.start, s.end, s.speaker) for s in segments]
+
+
+def assert_clean(segments: list[Segment], rules: SegmentRules, duration: float | None = None) -> None:
+    for a, b in pairwise(segments):
+        assert a.end <= b.start, (a, b)
+    for s in segments:
+        assert s.duration >= rules.min_segment_seconds - 1e-6
+        assert s.start >= 0 and (duration is None or s.end <= duration + 1e-6)
+
+
+# ---- rules -----------------------------------------------------------------------------------
+def test_overlap_dropped_by_default() -> None:
+    out = clean_segments([Segment(0, 5, "a"), Segment(4, 8, "b")], RULES)
+    assert spans(out) == [(0, 4, "SPEAKER_00"), (5, 8, "SPEAKER_01")]
+
+
+def test_overlap_to_dominant_speaker() -> None:
+    rules = dataclasses.replace(RULES, overlap="dominant")
+    out = clean_segments([Segment(0, 5, "a"), Segment(4, 6, "b")], rules)
+    assert spans(out) == [(0, 5, "SPEAKER_00"), (5, 6, "SPEAKER_01")]
+
+
+def test_same_speaker_gap_merged_only_when_short() -> None:
+    assert spans(clean_segments([Segment(0, 2, "a"), Segment(2.2, 4, "a")], RULES)) == [(0, 4, "SPEAKER_00")]
+    assert len(clean_segments([Segment(0, 2, "a"), Segment(2.5, 4, "a")], RULES)) == 2
+
+
+def test_short_interruption_dropped_and_turn_rejoined() -> None:
+    out = clean_segments([Segment(0, 2, "a"), Segment(2.0, 2.2, "b"), Segment(2.2, 4, "a")], RULES)
+    assert spans(out) == [(0, 4, "SPEAKER_00")]
+
+
+def test_clipped_to_duration_and_labels_by_first_appearance() -> None:
+    out = clean_segments([Segment(3, 12, "z"), Segment(-1, 2, "y")], RULES, duration=10.0)
+    assert spans(out) == [(0, 2, "SPEAKER_00"), (3, 10, "SPEAKER_01")]
+
+
+@pytest.mark.parametrize("overlap", ["drop", "dominant"])
+def test_random_turns_always_come_out_clean(overlap: str) -> None:
+    rng = random.Random(7)
+    rules = dataclasses.replace(RULES, overlap=overlap)
+    for _ in range(200):
+        turns = []
+        for _ in range(rng.randint(0, 12)):
+            start = rng.uniform(-1, 20)
+            turns.append(Segment(start, start + rng.uniform(0, 4), rng.choice("abc")))
+        out = clean_segments(turns, rules, duration=20.0)
+        assert_clean(out, rules, 20.0)
+        bounds = {round(min(max(t, 0.0), 20.0), 3) for turn in turns for t in (turn.start, turn.end)}
+        assert all(s.start in bounds and s.end in bounds for s in out)
+
+
+def test_bad_overlap_rule_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="overlap"):
+        SegmentRules(overlap="mix")
+
+
+def test_powerset_decoding_and_windows() -> None:
+    log_probs = np.full((7, 7), -10.0)
+    np.fill_diagonal(log_probs, 0.0)
+    decoded = powerset_to_multilabel(log_probs)
+    assert decoded.tolist() == [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]]
+    assert window_starts(16000, 2.0) == [0]
+    starts = window_starts(16000 * 25, 2.0)
+    assert starts[-1] + 160000 >= 16000 * 25 and all(s % 270 == 0 for s in starts)
+
+
+# ---- offline backend on real weights ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def diarizer(store, offline_config):
+    return load_diarizer(offline_config, store)
+
+
+@pytest.fixture(scope="module")
+def voices(real_dir, diarizer) -> dict[str, Audio]:
+    """The speech of three Common Voice clips, trimmed to their first and last VAD speech."""
+    out = {}
+    for name in (FEMALE, MALE, MALE2):
+        audio = load_audio(real_dir / "ja_speech" / name).mono().resample(16000)
+        regions = diarizer.vad.speech(audio)
+        out[name] = audio.slice(regions[0][0], regions[-1][1])
+    return out
+
+
+@pytest.mark.parametrize("multi_speaker", [None, False])
+def test_no_speech_and_tiny_clips_never_raise(diarizer, multi_speaker) -> None:
+    rng = np.random.default_rng(0)
+    clips = [Audio.silence(5.0, 16000), Audio(0.05 * rng.standard_normal(16000 * 3), 16000),
+             Audio(0.1 * rng.standard_normal(4800), 16000), Audio.silence(0.0, 16000)]
+    for clip in clips:
+        out = diarizer.diarize(clip, multi_speaker=multi_speaker)
+        assert len(out) <= 1
+
+
+def test_two_speaker_conversation_der(diarizer, voices) -> None:
+    """Alternating female/male turns, 0.5 s apart, no overlap: DER <= 25 % (0.25 s collar each side)."""
+    conv, reference = build_conversation(
+        [(voices[FEMALE], "f"), (voices[MALE], "m"), (voices[FEMALE], "f"), (voices[MALE2], "m")], gap=0.5)
+    hypothesis = diarizer.diarize(conv)
+    assert_clean(hypothesis, diarizer.rules, conv.duration)
+    assert len({s.speaker for s in hypothesis}) == 2
+    assert diarization_error_rate(reference, hypothesis, collar=0.25) <= 0.25
+    hinted = diarizer.diarize(conv, num_speakers=2)
+    assert diarization_error_rate(reference, hinted, collar=0.25) <= 0.25
+
+
+def test_single_speaker_clip_is_trimmed_not_diarized(diarizer, real_dir) -> None:
+    audio = load_audio(real_dir / "ja_speech" / FEMALE)
+    (seg,) = diarizer.diarize(audio, multi_speaker=False)
+    assert 0.3 < seg.start < 1.5 and audio.duration - 1.5 < seg.end <= audio.duration
+    everything = dataclasses.replace(diarizer.config, diarize_single_speaker_clips=True)
+    forced = type(diarizer)(diarizer.backend, diarizer.vad, everything).diarize(audio, multi_speaker=False)
+    assert forced and {s.speaker for s in forced} == {"SPEAKER_00"}
+
+
+def test_batch_matches_single_calls(diarizer, voices) -> None:
+    clips = [voices[FEMALE], Audio.silence(2.0, 16000)]
+    assert diarizer.diarize_batch(clips, [None, None], [False, None]) == [
+        diarizer.diarize(clips[0], multi_speaker=False), []]
+    with pytest.raises(ConfigError):
+        diarizer.diarize_batch(clips, [1])
+
+
+# ---- command line --------------------------------------------------------------------------
+def test_cli_prints_rttm(real_dir, capsys) -> None:
+    path = real_dir / "ja_speech" / "test_ja_1.wav"
+    assert main(["diarize", str(path), "--profile", "offline", "--num-speakers", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines
+    last_end = 0.0
+    for line in lines:
+        kind, uri, channel, start, dur, na1, na2, speaker, na3, na4 = line.split()
+        assert (kind, uri, channel, na1, na2, na3, na4) == ("SPEAKER", "test_ja_1", "1", *["<NA>"] * 4)
+        assert float(start) >= last_end - 1e-3 and float(dur) >= 0.5
+        assert speaker.startswith("SPEAKER_")
+        last_end = float(start) + float(dur)
+
+
+def test_cli_rejects_bad_speaker_count(real_dir, capsys) -> None:
+    path = real_dir / "ja_speech" / FEMALE
+    assert main(["diarize", str(path), "--profile", "offline", "--num-speakers", "0"]) == 2
+    assert "--num-speakers" in capsys.readouterr().err
+
+
+def test_cli_single_speaker_flag_gives_one_trimmed_segment(real_dir, capsys) -> None:
+    path = real_dir / "ja_speech" / FEMALE
+    assert main(["diarize", str(path), "--profile", "offline", "--single-speaker"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    start, dur = map(float, line.split()[3:5])
+    assert start > 0.3 and dur > 3.0
