@@ -1,0 +1,182 @@
+"""The Anim-400K dataset: annotations + audio source + optional sidecar, behind one ``Dataset`` object.
+
+``Dataset.open(None)`` is the bundled sample (``data/sample/``). ``Dataset.open(folder)`` takes a
+folder holding ``anim400k_annotations*.json`` and the audio as an extracted ``anim400k_audio_clips/``
+folder (the doubled ``anim400k_audio_clips/anim400k_audio_clips/`` layout too), as
+``anim400k_audio_clips.tar.gz``, or as ``anim400k_audio_clips.tar.gz.part-*``; nothing is extracted.
+An optional ``anim400k_sidecar.csv``/``.json`` beside the annotations adds per-clip backing track and
+mixing ratio. See ``baseline_dub.annotations`` for the timestamp formats and the skip/error policy and
+``baseline_dub.sources`` for the archive safety rules and the cost of random access on a tarball.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from baseline_dub.annotations import (
+    SPLITS,
+    Clip,
+    SidecarColumns,
+    Skipped,
+    apply_sidecar,
+    load_annotations,
+    load_sidecar,
+)
+from baseline_dub.audio import Audio, decode_bytes
+from baseline_dub.config import PROJECT_ROOT
+from baseline_dub.errors import BaselineDubError, DataError, MissingAudioError
+from baseline_dub.sources import AudioSource, TarSource, find_source
+
+SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
+ANNOTATIONS_GLOB = "anim400k_annotations*.json"
+SIDECAR_NAMES = ("anim400k_sidecar.csv", "anim400k_sidecar.json")
+
+__all__ = ["SAMPLE_DIR", "Clip", "Dataset", "Skipped", "SidecarColumns", "SplitSummary"]
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    """Counts for one split, as ``baseline-dub data check`` prints them."""
+
+    split: str
+    clips: int
+    with_audio: int
+    missing: tuple[str, ...]
+    multi_speaker: int
+    skipped: int
+
+
+def _annotations_in(folder: Path) -> Path:
+    found = sorted(folder.glob(ANNOTATIONS_GLOB))
+    if not found:
+        raise DataError(f"{folder}: no {ANNOTATIONS_GLOB} here; point --data at the folder holding the "
+                        "Anim-400K annotations JSON and the audio")
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise DataError(f"{folder}: several annotation files ({names}); keep one or pass annotations=")
+    return found[0]
+
+
+class Dataset:
+    """Clips by split, their audio (JP and EN) and per-clip extras, read from one Anim-400K copy."""
+
+    def __init__(self, clips: dict[str, list[Clip]], skipped: list[Skipped], source: AudioSource,
+                 annotations: Path) -> None:
+        self._clips = clips
+        self.skipped = skipped
+        self.source = source
+        self.annotations = annotations
+        self._by_id = {c.id: c for split in clips.values() for c in split}
+
+    @classmethod
+    def open(cls, data: str | Path | None = None, *, annotations: str | Path | None = None,
+             audio: str | Path | None = None, sidecar: str | Path | None = None,
+             sidecar_columns: SidecarColumns | None = None, splits: Iterable[str] | None = None,
+             strict: bool = False) -> Dataset:
+        """Open a dataset: ``data`` is a folder (or the annotations JSON, or the audio tarball/part).
+
+        ``None`` (and no ``annotations``) opens the bundled sample. Explicit ``annotations``, ``audio``
+        (folder, tarball or one ``.part-*``) and ``sidecar`` override what is found in the folder.
+        ``splits`` limits which splits are turned into clips (the JSON is parsed whole regardless);
+        ``strict`` makes malformed entries errors instead of skipped (see ``baseline_dub.annotations``).
+        """
+        folder: Path | None = None
+        audio_path = Path(audio) if audio is not None else None
+        if data is None and annotations is None:
+            folder = SAMPLE_DIR
+        elif data is not None:
+            path = Path(data).expanduser()
+            if path.is_dir():
+                folder = path
+            elif path.suffix.lower() == ".json" and path.is_file():
+                annotations = annotations or path
+                folder = path.parent
+            elif path.exists() or list(path.parent.glob(f"{path.name}.part-*")):
+                audio_path = audio_path or path
+                folder = path.parent
+            else:
+                raise DataError(f"{path}: no such folder or file; --data takes the folder holding "
+                                "anim400k_annotations*.json and the audio")
+        ann = Path(annotations) if annotations is not None else _annotations_in(folder)  # type: ignore[arg-type]
+        folder = folder or ann.parent
+        clips, skipped = load_annotations(ann, splits, strict=strict)
+        side = Path(sidecar) if sidecar is not None else next(
+            (ann.parent / n for n in SIDECAR_NAMES if (ann.parent / n).is_file()), None)
+        if side is not None:
+            table = load_sidecar(side, sidecar_columns or SidecarColumns())
+            clips = {s: apply_sidecar(cs, table) for s, cs in clips.items()}
+        return cls(clips, skipped, find_source(audio_path, folder), ann)
+
+    def splits(self) -> list[str]:
+        """The split names loaded, in train/val/test order (then any others)."""
+        return sorted(self._clips, key=lambda s: (SPLITS.index(s) if s in SPLITS else len(SPLITS), s))
+
+    def clips(self, split: str, multi_speaker: bool | None = None) -> list[Clip]:
+        """A split's clips in annotation order; ``multi_speaker`` keeps only multi (True) or single."""
+        if split not in self._clips:
+            raise DataError(f"no split {split!r} in {self.annotations}; it has {', '.join(self.splits())}")
+        clips = self._clips[split]
+        if multi_speaker is None:
+            return list(clips)
+        return [c for c in clips if c.is_multi_speaker == multi_speaker]
+
+    def clip(self, clip_id: str) -> Clip:
+        """The clip whose JP id is ``clip_id``."""
+        try:
+            return self._by_id[clip_id]
+        except KeyError:
+            raise DataError(f"no clip {clip_id!r} in {self.annotations}") from None
+
+    def has_audio(self, clip_id: str) -> bool:
+        """Whether the audio source holds ``clip_id`` (a JP or EN id); builds a tarball's index once."""
+        return self.source.has(clip_id)
+
+    def _missing(self, clip_id: str) -> MissingAudioError:
+        return MissingAudioError(
+            f"no audio in {self.source.describe()}; some Anim-400K clips have none (skip the clip), "
+            "otherwise check that --data holds the whole audio download (every .part-* file)", clip=clip_id)
+
+    def audio(self, clip_id: str) -> Audio:
+        """Decode the audio of a JP or EN clip id; ``MissingAudioError`` when the source lacks it."""
+        found = self.source.read(clip_id)
+        if found is None:
+            raise self._missing(clip_id)
+        data, name = found
+        return decode_bytes(data, name)
+
+    def stream(self, split: str) -> Iterator[tuple[Clip, Audio | BaselineDubError]]:
+        """Each clip of ``split`` with its JP audio, or the error that stopped it (missing, undecodable).
+
+        From a tarball: archive order in one pass without extraction, then the clips never found (with
+        ``MissingAudioError``) in annotation order. From a folder: annotation order.
+        """
+        clips = self.clips(split)
+        if not isinstance(self.source, TarSource):
+            for clip in clips:
+                try:
+                    yield clip, self.audio(clip.id)
+                except BaselineDubError as exc:
+                    yield clip, exc
+            return
+        wanted = {c.id: c for c in clips}
+        for key, data in self.source.scan():
+            clip = wanted.pop(key, None)
+            if clip is None:
+                continue
+            try:
+                yield clip, decode_bytes(data, f"{self.source.describe()}:{key}")
+            except BaselineDubError as exc:
+                yield clip, exc
+        for clip in clips:
+            if clip.id in wanted:
+                yield clip, self._missing(clip.id)
+
+    def summary(self, split: str) -> SplitSummary:
+        """Clip, audio, missing-audio, multi-speaker and skipped counts of ``split`` (JP audio)."""
+        clips = self.clips(split)
+        missing = tuple(c.id for c in clips if not self.has_audio(c.id))
+        return SplitSummary(split, len(clips), len(clips) - len(missing), missing,
+                            sum(c.is_multi_speaker for c in clips),
+                            sum(s.split == split for s in self.skipped))
