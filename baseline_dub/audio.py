@@ -115,13 +115,14 @@ def _from_soundfile(source: str | Path | io.BytesIO) -> Audio:
     return Audio(data.T.copy(), int(rate))
 
 
-def _ffmpeg_decode(args_in: list[str], stdin: bytes | None, name: str) -> Audio:
+def _ffmpeg_decode(args_in: list[str], name: str) -> Audio:
+    """Decode with the ffmpeg command line to 32-bit float WAV on stdout."""
     if shutil.which("ffmpeg") is None:
         raise AudioError(f"{name}: soundfile cannot read it and ffmpeg is not installed; run `make setup`")
     probe = subprocess.run(
-        ["ffmpeg", "-nostdin" if stdin is None else "-hide_banner", "-v", "error", *args_in,
+        ["ffmpeg", "-nostdin", "-v", "error", *args_in,
          "-f", "wav", "-acodec", "pcm_f32le", "-"],
-        input=stdin, capture_output=True, check=False,
+        capture_output=True, check=False,
     )
     if probe.returncode != 0 or not probe.stdout:
         msg = probe.stderr.decode(errors="replace").strip().splitlines()
@@ -140,7 +141,7 @@ def load_audio(path: str | Path) -> Audio:
     try:
         audio = _from_soundfile(path)
     except (sf.LibsndfileError, RuntimeError, TypeError):
-        audio = _ffmpeg_decode(["-i", str(path)], None, str(path))
+        audio = _ffmpeg_decode(["-i", str(path)], str(path))
     if audio.frames == 0:
         raise AudioError(f"{path}: the file holds no samples")
     return audio
@@ -153,7 +154,12 @@ def decode_bytes(data: bytes, name: str) -> Audio:
     try:
         audio = _from_soundfile(io.BytesIO(data))
     except (sf.LibsndfileError, RuntimeError, TypeError):
-        audio = _ffmpeg_decode(["-i", "pipe:0"], data, name)
+        # ffmpeg reads a file, not a pipe: containers with their index at the end (mp4/m4a) need to seek
+        suffix = Path(name).suffix if len(Path(name).suffix) <= 6 else ""
+        with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+            tmp.write(data)
+            tmp.flush()
+            audio = _ffmpeg_decode(["-i", tmp.name], name)
     if audio.frames == 0:
         raise AudioError(f"{name}: the audio holds no samples")
     return audio
