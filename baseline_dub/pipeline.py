@@ -154,7 +154,8 @@ class DubPipeline:
         return out
 
     def _remix(self, w: _Work) -> Dub:
-        from baseline_dub.stages.remix import estimate_mixing_ratio, remix
+        from baseline_dub.stages.mixing_ratio import estimate_mixing_ratio
+        from baseline_dub.stages.remix import remix
 
         t0 = time.perf_counter()
         item, stems, cfg = w.item, w.stems, self.config.remix

@@ -1,0 +1,217 @@
+"""Synthesis stage: English text + the segment's own vocals -> English speech in (or near) that voice.
+
+Rules, in order:
+
+1. Text: :func:`~baseline_dub.stages.text_normalize.normalize_text` spells out numbers, symbols and
+   abbreviations; text with nothing speakable is *skipped* (``skipped="empty_text"``, no audio);
+   longer text is cut at sentence boundaries into pieces of ``max_chars_per_chunk`` that are
+   synthesized one by one and joined with ``chunk_pause_seconds`` of silence.
+2. Reference: the segment's separated vocals, down-mixed, resampled to the backend's reference rate
+   and trimmed of silence (everything 35 dB under the peak). When that is shorter than
+   ``min_reference_seconds`` it is extended with the same speaker's other segments of the clip (in
+   order), then with the clip's whole vocals; ``reference_source`` records the last one used
+   (``segment``, ``speaker`` or ``clip``). The result is cut at ``max_reference_seconds``. A
+   reference with no sound at all skips the segment (``skipped="silent_reference"``).
+3. Voice: the backend makes speech from text pieces and the reference: the paper's YourTTS clones
+   it (``voice_method="clone"``); the offline Kokoro picks the voice nearest to it
+   (``voice_method="nearest voice"``).
+4. Metadata: the speaker similarity of the output to the reference (cosine of Resemblyzer
+   embeddings), the seconds of reference used, and the backend's details in ``extra``.
+
+Output is deterministic: the same text, reference and ``seed`` give the same samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from baseline_dub.audio import Audio
+from baseline_dub.config import Config, SynthesizeConfig
+from baseline_dub.devices import resolve_device
+from baseline_dub.errors import ConfigError
+from baseline_dub.speaker import SpeakerEncoder, cosine
+from baseline_dub.stages.text_normalize import normalize_text, split_chunks
+from baseline_dub.stages.types import Segment, Synthesis
+from baseline_dub.store import Store
+
+BACKENDS = ("yourtts", "kokoro")
+TRIM_TOP_DB = 35.0
+
+
+@dataclass(frozen=True)
+class VoiceReference:
+    """What the pipeline knows of one segment's voice: its vocals, the speaker's other segments, the clip."""
+
+    segment: Audio
+    same_speaker: tuple[Audio, ...] = ()
+    clip: Audio | None = None
+
+
+@dataclass(frozen=True)
+class PreparedReference:
+    """The reference a backend hears: mono, at its rate, trimmed, and where it came from."""
+
+    audio: Audio
+    source: str
+
+    @property
+    def seconds(self) -> float:
+        return self.audio.duration
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """A backend's answer: one waveform per text piece (at the backend's rate) and the voice used."""
+
+    pieces: tuple[np.ndarray, ...]
+    voice: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """A TTS model that speaks English text pieces in a voice taken from a reference recording."""
+
+    name: str
+    voice_method: str
+    rate: int
+    reference_rate: int
+
+    def speak(self, chunks: Sequence[str], reference: Audio, reference_embedding: np.ndarray,
+              seed: int) -> Spoken:
+        """Speak each of ``chunks`` with the voice of ``reference`` (mono, ``reference_rate``)."""
+        ...
+
+
+def trim_silence(audio: Audio, rate: int, top_db: float = TRIM_TOP_DB) -> Audio:
+    """Mono at ``rate`` with every stretch quieter than ``top_db`` under the peak removed.
+
+    The non-silent intervals are concatenated; a silent or empty input gives an empty ``Audio``.
+    """
+    import librosa
+
+    mono = audio.mono().resample(rate)
+    wav = mono.samples[0]
+    if wav.size == 0 or not np.any(wav):
+        return Audio(np.zeros(0, dtype=np.float32), rate)
+    intervals = librosa.effects.split(wav, top_db=top_db, frame_length=1024, hop_length=256)
+    kept = [wav[a:b] for a, b in intervals]
+    return Audio(np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32), rate)
+
+
+def prepare_reference(reference: VoiceReference, rate: int, min_seconds: float,
+                      max_seconds: float) -> PreparedReference:
+    """Apply the reference rules (module docstring, rule 2) to one segment's voice.
+
+    The segment alone is used when its trimmed sound lasts ``min_seconds``; otherwise the same
+    speaker's segments are appended one at a time until it does, then the clip's vocals. The result
+    is cut to ``max_seconds``.
+    """
+    parts = [trim_silence(reference.segment, rate)]
+    source = "segment"
+    total = parts[0].frames
+
+    def short() -> bool:
+        return total < min_seconds * rate
+
+    for other in reference.same_speaker:
+        if not short():
+            break
+        piece = trim_silence(other, rate)
+        if piece.frames:
+            parts.append(piece)
+            total += piece.frames
+            source = "speaker"
+    if short() and reference.clip is not None:
+        piece = trim_silence(reference.clip, rate)
+        if piece.frames:
+            parts.append(piece)
+            total += piece.frames
+            source = "clip"
+    joined = np.concatenate([p.samples[0] for p in parts])[: int(round(max_seconds * rate))]
+    return PreparedReference(Audio(joined, rate), source)
+
+
+def reference_for(segment: Segment, segments: Sequence[Segment], vocals: Audio) -> VoiceReference:
+    """The :class:`VoiceReference` of ``segment``: its slice of ``vocals``, the speaker's others, the clip."""
+    others = tuple(vocals.slice(s.start, s.end) for s in segments
+                   if s.speaker == segment.speaker and s != segment)
+    return VoiceReference(vocals.slice(segment.start, segment.end), others, vocals)
+
+
+class Synthesizer:
+    """Speaks English text in the voice of a reference; one per process (models load once)."""
+
+    def __init__(self, backend: Backend, encoder: SpeakerEncoder, config: SynthesizeConfig) -> None:
+        self.backend = backend
+        self.encoder = encoder
+        self.config = config
+
+    def _skipped(self, text: str, reason: str, reference: PreparedReference | None = None) -> Synthesis:
+        return Synthesis(audio=None, text=text, voice_method=self.backend.voice_method, voice="",
+                         reference_seconds=reference.seconds if reference else 0.0,
+                         reference_source=reference.source if reference else "", similarity=None,
+                         skipped=reason, extra={"backend": self.backend.name})
+
+    def synthesize(self, text: str, reference: Audio | VoiceReference, *,
+                   extra_references: Sequence[Audio] = (), clip: Audio | None = None,
+                   seed: int | None = None) -> Synthesis:
+        """English speech for ``text`` in the voice of ``reference`` (module docstring for the rules).
+
+        ``reference`` is the segment's vocals, or a :class:`VoiceReference` that already holds the
+        speaker's other segments and the clip; otherwise ``extra_references`` (the same speaker's
+        other segments) and ``clip`` (the clip's vocals) extend a short one. ``seed`` defaults to
+        the configured one.
+        """
+        if not isinstance(reference, VoiceReference):
+            reference = VoiceReference(reference, tuple(extra_references), clip)
+        seed = self.config.seed if seed is None else seed
+        spoken_text = normalize_text(text)
+        chunks = [c for c in split_chunks(spoken_text, self.config.max_chars_per_chunk)
+                  if any(ch.isalnum() for ch in c)]
+        if not chunks:
+            return self._skipped(text, "empty_text")
+        prepared = prepare_reference(reference, self.backend.reference_rate,
+                                     self.config.min_reference_seconds, self.config.max_reference_seconds)
+        if prepared.audio.frames == 0:
+            return self._skipped(text, "silent_reference", prepared)
+        ref_embedding = self.encoder.embed(prepared.audio)
+        spoken = self.backend.speak(chunks, prepared.audio, ref_embedding, seed)
+        pause = np.zeros(int(round(self.config.chunk_pause_seconds * self.backend.rate)), dtype=np.float32)
+        joined: list[np.ndarray] = []
+        for i, piece in enumerate(spoken.pieces):
+            joined += [pause, np.asarray(piece, dtype=np.float32)] if i else [np.asarray(piece, dtype=np.float32)]
+        audio = Audio(np.concatenate(joined), self.backend.rate)
+        similarity = cosine(self.encoder.embed(audio), ref_embedding)
+        extra = {"backend": self.backend.name, "spoken_text": spoken_text, "chunks": len(chunks),
+                 "seed": seed, **spoken.extra}
+        return Synthesis(audio=audio, text=text, voice_method=self.backend.voice_method, voice=spoken.voice,
+                         reference_seconds=prepared.seconds, reference_source=prepared.source,
+                         similarity=similarity, extra=extra)
+
+    def synthesize_many(self, items: Sequence[tuple[str, Audio | VoiceReference]], *,
+                        seed: int | None = None) -> list[Synthesis]:
+        """:meth:`synthesize` for each ``(text, reference)`` pair, in order."""
+        return [self.synthesize(text, reference, seed=seed) for text, reference in items]
+
+
+def load_synthesizer(config: Config, store: Store) -> Synthesizer:
+    """The configured backend (``synthesize.backend``) and the speaker encoder, weights from ``store``."""
+    cfg = config.synthesize
+    device = resolve_device(config.device)
+    encoder = SpeakerEncoder(store.path(config.speaker_model), device=device)
+    backend: Backend
+    if cfg.backend == "kokoro":
+        from baseline_dub.stages.tts_kokoro import load_kokoro
+
+        backend = load_kokoro(config, store, encoder, device)
+    elif cfg.backend == "yourtts":
+        from baseline_dub.stages.tts_yourtts import load_yourtts
+
+        backend = load_yourtts(cfg, store, device)
+    else:
+        raise ConfigError(f"synthesize.backend {cfg.backend!r} is unknown; use one of {', '.join(BACKENDS)}")
+    return Synthesizer(backend, encoder, cfg)
