@@ -54,6 +54,7 @@ class RunSummary:
     audio_seconds: float = 0.0
     processing_seconds: float = 0.0
     load_seconds: float = 0.0
+    wall_seconds: float = 0.0
     profile: str | None = None
 
     @property
@@ -67,6 +68,7 @@ class RunSummary:
 
     def lines(self) -> list[str]:
         failed = ", ".join(f"{k}: {v}" for k, v in sorted(self.failed.items())) or "none"
+        per_hour = 3600 * (self.done + self.n_failed) / self.wall_seconds if self.wall_seconds else 0.0
         return [
             f"profile          {self.profile}",
             f"clips selected   {self.selected} (already done before this run: {self.already_done})",
@@ -75,13 +77,15 @@ class RunSummary:
             f"failed           {self.n_failed} ({failed})",
             f"audio dubbed     {self.audio_seconds:.1f} s",
             f"processing       {self.processing_seconds:.1f} s (+ {self.load_seconds:.1f} s loading models)",
-            f"real-time factor {self.rtf:.3f}",
+            f"real-time factor {self.rtf:.3f} (processing seconds per audio second)",
+            f"wall time        {self.wall_seconds:.1f} s ({per_hour:.0f} clips/hour)",
         ]
 
     def as_dict(self) -> dict[str, Any]:
         return {"selected": self.selected, "already_done": self.already_done, "done": self.done,
                 "missing_audio": self.missing, "failed": dict(self.failed), "audio_seconds": self.audio_seconds,
                 "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,
+                "wall_seconds": self.wall_seconds,
                 "real_time_factor": self.rtf, "profile": self.profile}
 
 
@@ -199,6 +203,7 @@ class _Run:
     summary: RunSummary
     writer: ManifestWriter | None = None
     bar: Any = None
+    started_at: float = field(default_factory=time.perf_counter)
 
     @classmethod
     def plan(cls, opts: RunOptions) -> _Run:
@@ -250,6 +255,7 @@ class _Run:
     def finish(self) -> RunSummary:
         import json
 
+        self.summary.wall_seconds = time.perf_counter() - self.started_at
         if self.bar is not None:
             self.bar.close()
         if self.writer is not None:
