@@ -1,0 +1,54 @@
+"""``baseline-dub evaluate``: the automatic quality report of a split run (report.md, clips.csv, segments.csv)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from baseline_dub.commands import add_model_options
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("evaluate", help="quality report of a split run: translation, similarity, timing, "
+                                             "loudness, intelligibility, cost")
+    parser.add_argument("--run", required=True, help="the run's output folder (the --out of `baseline-dub run`)")
+    parser.add_argument("--split", default=None, help="split to evaluate (default: the only one in --run)")
+    parser.add_argument("--data", default=None,
+                        help="dataset folder, to measure source loudness when the manifest lacks it")
+    parser.add_argument("--out", default=None, help="report folder (default: RUN/SPLIT/report)")
+    parser.add_argument("--no-asr", action="store_true", help="skip the English ASR of each synthesis (no WER)")
+    add_model_options(parser)
+    # The ASR and speaker models are the offline profile's unless asked otherwise, so that reports of runs
+    # made with either profile are measured with the same instruments.
+    parser.set_defaults(func=run, profile="offline")
+
+
+def run(args: argparse.Namespace) -> int:
+    from baseline_dub.config import load_config
+    from baseline_dub.devices import resolve_device
+    from baseline_dub.errors import DataError
+    from baseline_dub.evaluate import evaluate_run, find_split, load_english_asr, write_report
+    from baseline_dub.profiles import resolve_config
+    from baseline_dub.speaker import SpeakerEncoder
+    from baseline_dub.store import Store
+
+    run_dir = Path(args.run)
+    if not run_dir.is_dir():
+        raise DataError(f"{run_dir}: no such run folder; pass the --out folder of `baseline-dub run`")
+    split = find_split(run_dir, args.split)
+    store = Store()
+    config = (resolve_config(args.profile, store, args.config, args.device) if args.profile == "auto"
+              else load_config(args.profile, args.config, args.device))
+    encoder = None
+    if any((run_dir / split).rglob("vocals.wav")):
+        encoder = SpeakerEncoder(store.path(config.speaker_model), resolve_device(config.device))
+    transcribe, asr_name = (None, None) if args.no_asr else load_english_asr(config, store)
+    evaluation = evaluate_run(run_dir, split, data_dir=args.data, transcribe=transcribe, asr_name=asr_name,
+                              encoder=encoder)
+    report = write_report(evaluation, Path(args.out) if args.out else run_dir / split / "report")
+    done = evaluation.manifest.outcomes().get("done", 0)
+    print(f"{report}: {len(evaluation.clips)} clips ({done} done), {len(evaluation.segments)} segments",
+          file=sys.stderr)
+    print(report)
+    return 0

@@ -1,0 +1,410 @@
+"""The automatic quality report of a split run: reads ``<run>/<split>/manifest*.jsonl``; writes report.md.
+
+Per clip and per segment it gathers translation scores (BLEU, chrF against the clip's ``en_text``),
+speaker similarity (the manifest's, recomputed from the kept ``vocals.wav`` when there is one), timing
+(length ratio, overlap with the next synthesis, speech coverage of dub and source), loudness (dub vs
+source LUFS, mixing ratio), intelligibility (WER of an English ASR of each ``seg-NN.flac``) and run cost
+(per-stage seconds, real-time factor, failures by reason). ``clips.csv`` and ``segments.csv`` hold every
+number; ``report.md`` summarises them with PNG plots (matplotlib, no display needed) in ``plots/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from baseline_dub import manifest as run_manifest
+from baseline_dub import metrics
+from baseline_dub.audio import Audio
+from baseline_dub.errors import DataError
+from baseline_dub.manifest import DONE
+
+MANIFEST_GLOB = "manifest*.jsonl"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A split's manifest read back: the last row of each clip, in first-seen order."""
+
+    split_dir: Path
+    files: tuple[Path, ...]
+    clips: dict[str, dict[str, Any]]
+
+    @property
+    def done(self) -> list[dict[str, Any]]:
+        return [r for r in self.clips.values() if r.get("status") == DONE]
+
+    def outcomes(self) -> Counter[str]:
+        """``done`` and, for the rest, their reason (else their status), counted over clips."""
+        return Counter(DONE if r.get("status") == DONE else str(r.get("reason") or r.get("status"))
+                       for r in self.clips.values())
+
+
+def read_manifest(split_dir: str | Path) -> Manifest:
+    """Read every ``manifest*.jsonl`` of a split's output folder (``baseline_dub.manifest``): the last row
+    of each ``clip_id`` wins, a line cut by a kill is ignored."""
+    split_dir = Path(split_dir)
+    files = tuple(sorted(split_dir.glob(MANIFEST_GLOB)))
+    if not files:
+        raise DataError(f"{split_dir}: no manifest.jsonl here; run `baseline-dub run --split S --out DIR` "
+                        "first, or point --run (and --split) at that run's --out folder")
+    return Manifest(split_dir, files, run_manifest.read_manifest(split_dir))
+
+
+def find_split(run_dir: Path, split: str | None) -> str:
+    """The split to evaluate: the given one, else the only folder of ``run_dir`` holding a manifest."""
+    if split:
+        return split
+    found = sorted({p.parent.name for p in run_dir.glob(f"*/{MANIFEST_GLOB}")})
+    if len(found) == 1:
+        return found[0]
+    raise DataError(f"{run_dir}: {'no' if not found else 'several'} split manifests "
+                    f"({', '.join(found) or 'none'}); pass --split")
+
+
+# -- the whole run ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every clip's and segment's numbers, the manifest they came from, and notes for the report."""
+
+    manifest: Manifest
+    split: str
+    clips: list[dict[str, Any]]
+    segments: list[dict[str, Any]]
+    notes: tuple[str, ...]
+    asr: str | None
+    similarity_recomputed: bool
+
+
+def _source_reader(data_dir: str | Path) -> Callable[[str], Audio]:
+    """A clip id -> source audio reader over ``data_dir``; the dataset is opened on first use only."""
+    opened: list[Any] = []
+
+    def read(clip_id: str) -> Audio:
+        if not opened:
+            from baseline_dub.dataset import Dataset
+
+            opened.append(Dataset.open(data_dir))
+        return opened[0].audio(clip_id)
+
+    return read
+
+
+def evaluate_run(run_dir: str | Path, split: str | None = None, *, data_dir: str | Path | None = None,
+                 transcribe: metrics.Transcriber | None = None, asr_name: str | None = None,
+                 encoder: Any = None) -> Evaluation:
+    """Evaluate every clip of ``<run_dir>/<split>/manifest*.jsonl``. ``transcribe`` (English ASR of a batch
+    of syntheses) enables WER; ``encoder`` (a ``SpeakerEncoder``) enables similarity recomputed from kept
+    ``vocals.wav`` files."""
+    run_dir = Path(run_dir)
+    split = find_split(run_dir, split)
+    read = read_manifest(run_dir / split)
+    inputs = metrics.ClipInputs(run_dir, _source_reader(data_dir) if data_dir else None, encoder, transcribe)
+    clips: list[dict[str, Any]] = []
+    segments: list[dict[str, Any]] = []
+    for row in read.clips.values():
+        clip, segs = metrics.evaluate_clip(row, inputs)
+        clips.append(clip)
+        segments.extend(segs)
+    recomputed = any(s.get("similarity_recomputed") is not None for s in segments)
+    return Evaluation(read, split, clips, segments, tuple(sorted(inputs.notes)), asr_name, recomputed)
+
+
+def _atomic_write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else value
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]], fields: Sequence[str]) -> Path:
+    """Write ``rows`` (missing keys left empty, floats to 6 significant digits) as CSV, atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k)) for k in fields})
+    _atomic_write(path, buf.getvalue())
+    return path
+
+
+def run_span_seconds(rows: Sequence[dict[str, Any]]) -> float | None:
+    """Wall-clock seconds from the first ``started`` to the last ``finished`` among rows (ISO-8601)."""
+    times = []
+    for row in rows:
+        try:
+            times.append((datetime.fromisoformat(row["started"]), datetime.fromisoformat(row["finished"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    if not times:
+        return None
+    return (max(f for _, f in times) - min(s for s, _ in times)).total_seconds()
+
+
+# -- the report ---------------------------------------------------------------------------------------
+
+
+def _number(value: float, digits: int) -> str:
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    value = metrics.as_float(value) if not isinstance(value, str) else value
+    return "–" if value is None else value if isinstance(value, str) else _number(value, digits)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _stats(values: Sequence[float | None], digits: int = 2) -> list[str]:
+    kept = np.array([v for v in values if v is not None], dtype=float)
+    if kept.size == 0:
+        return ["0", "–", "–", "–", "–"]
+    return [str(kept.size), *(_number(float(x), digits) for x in (kept.mean(), np.median(kept), kept.min(),
+                                                                 kept.max()))]
+
+
+def _figure(path: Path, draw: Callable[[Any], None], title: str, xlabel: str, ylabel: str) -> Path:
+    from matplotlib.figure import Figure  # Agg canvas, no pyplot state, no display needed
+
+    fig = Figure(figsize=(6, 3.2), dpi=100)
+    ax = fig.add_subplot()
+    draw(ax)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    _atomic_write(path, buf.getvalue())
+    return path
+
+
+def _histogram(out_dir: Path, name: str, values: Sequence[float | None], title: str, xlabel: str) -> str:
+    """Plot a histogram into ``out_dir/plots/<name>.png``; returns the markdown that shows it."""
+    kept = [v for v in values if v is not None]
+
+    def draw(ax: Any) -> None:
+        if kept:
+            low, high = min(kept), max(kept)
+            if high - low <= 1e-6 * max(1.0, abs(high)):  # one value (up to rounding): one bar around it
+                low, high = low - 0.5, high + 0.5
+            ax.hist(kept, bins=min(30, max(5, len(kept) // 2)), range=(low, high), color="#4c72b0",
+                    edgecolor="white")
+        else:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+
+    _figure(out_dir / "plots" / f"{name}.png", draw, f"{title} (n={len(kept)})", xlabel, "count")
+    return f"![{title}](plots/{name}.png)"
+
+
+def _stage_chart(out_dir: Path, totals: dict[str, tuple[float, float]]) -> str:
+    def draw(ax: Any) -> None:
+        names = list(totals)[::-1]
+        ax.barh(names, [totals[n][0] for n in names], color="#dd8452")
+        for i, n in enumerate(names):
+            ax.text(totals[n][0], i, f" {100 * totals[n][1]:.0f}%", va="center", fontsize=8)
+
+    _figure(out_dir / "plots" / "stages.png", draw, "time per stage, all done clips", "seconds", "stage")
+    return "![time per stage](plots/stages.png)"
+
+
+def _section_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    done = [c for c in ev.clips if c.get("status") == DONE]
+    return done, [s for s in ev.segments if not s.get("skipped")]
+
+
+def render_report(ev: Evaluation, out_dir: Path) -> str:
+    """The markdown of the report; writes its PNG plots into ``out_dir/plots``."""
+    done, synth = _section_rows(ev)
+    done_rows = [r for r in ev.manifest.clips.values() if r.get("status") == DONE]
+    scored = [c for c in done if c.get("reference")]
+    hyps, refs = [c["hypothesis"] for c in scored], [c["reference"] for c in scored]
+    audio_seconds = sum(float(c.get("duration") or 0.0) for c in done)
+    processing = sum(c.get("processing_seconds") or 0.0 for c in done)
+    totals = metrics.stage_totals(r.get("stage_seconds") or {} for r in done_rows)
+    span = run_span_seconds(done_rows)
+    asr_rows = [s for s in ev.segments if "asr_text" in s]
+    wer_all = metrics.word_errors([s["text"] for s in asr_rows], [s["asr_text"] for s in asr_rows])
+    profiles = sorted({str(r.get("profile")) for r in done_rows if r.get("profile")})
+    models: dict[str, str] = {}
+    for r in done_rows:
+        models.update(r.get("models") or {})
+    m = metrics.mean
+    ratio_sources = Counter(str(c.get("ratio_source")) for c in done)
+    out = [
+        f"# Dub quality report: `{ev.manifest.split_dir}`",
+        "",
+        f"Split `{ev.split}`: {len(ev.clips)} clips in {', '.join(f'`{f.name}`' for f in ev.manifest.files)} "
+        "(the last row of each clip is its state). "
+        f"Profile: {', '.join(profiles) or '–'}. Written {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
+        "",
+        "## Summary",
+        "",
+        _table(["measure", "value"], [
+            ["clips done / all", f"{len(done)} / {len(ev.clips)}"],
+            ["BLEU / chrF (corpus)", f"{_fmt(metrics.bleu(hyps, refs) if scored else None, 1)} / "
+                                     f"{_fmt(metrics.chrf(hyps, refs) if scored else None, 1)}"],
+            ["speaker similarity (mean, manifest)", _fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
+            ["length ratio (mean synthesis / slot)", _fmt(m(s["length_ratio"] for s in synth))],
+            ["speech coverage dub / source (mean)", f"{_fmt(m(c['coverage_dub'] for c in done))} / "
+                                                    f"{_fmt(m(c['coverage_source'] for c in done))}"],
+            ["LUFS dub − source (mean)", _fmt(m(c["lufs_difference"] for c in done), 1)],
+            ["WER of the syntheses", _fmt(wer_all.wer, 3) if ev.asr else "not measured (--no-asr)"],
+            ["real-time factor", _fmt(metrics.real_time_factor(processing, audio_seconds), 3)],
+        ]),
+        "",
+        "## Translation quality",
+        "",
+        "Whisper's English (segment texts joined per clip) scored with sacrebleu against the clip's `en_text`. "
+        "**`en_text` is the annotation's ASR transcript of the English dub, not a human reference "
+        "translation**: the scores measure agreement with the professional dub's wording, with its ASR errors.",
+        "",
+        _table(["scope", "clips", "BLEU", "chrF"], [
+            ["corpus", len(scored), _fmt(metrics.bleu(hyps, refs) if scored else None, 1),
+             _fmt(metrics.chrf(hyps, refs) if scored else None, 1)],
+            ["per clip, mean", len(scored), _fmt(m(c["bleu"] for c in scored), 1),
+             _fmt(m(c["chrf"] for c in scored), 1)],
+        ]),
+        "",
+        _histogram(out_dir, "bleu", [c["bleu"] for c in scored], "sentence BLEU per clip", "BLEU"),
+        "",
+        "## Speaker similarity",
+        "",
+        "Resemblyzer (GE2E) cosine between each synthesis and its reference vocals, as the runner recorded it"
+        + (", and recomputed here between each `seg-NN.flac` and the segment's slot of the kept `vocals.wav`."
+           if ev.similarity_recomputed else "; no `vocals.wav` was kept (`--keep`), so it is not recomputed."),
+        "",
+        _table(["source", "segments", "mean", "median", "min", "max"], [
+            ["manifest", *_stats([metrics.as_float(s.get("similarity")) for s in synth], 3)],
+            ["recomputed", *_stats([s.get("similarity_recomputed") for s in synth], 3)],
+        ]),
+        "",
+        _histogram(out_dir, "similarity", [metrics.as_float(s.get("similarity")) for s in synth],
+                   "speaker similarity", "cosine"),
+        "",
+        "## Timing",
+        "",
+        "Length ratio = synthesis seconds / slot seconds (above 1 overruns the source segment). Overlap = "
+        "seconds a placed synthesis runs into the next one. Coverage = summed speech seconds / clip seconds: "
+        "synthesized speech for the dub, diarized segment slots for the source.",
+        "",
+        _table(["measure", "n", "mean", "median", "min", "max"], [
+            ["length ratio (segments)", *_stats([s["length_ratio"] for s in synth])],
+            ["overlap with next, s (segments)", *_stats([s["overlap_next"] for s in synth])],
+            ["coverage, dub (clips)", *_stats([c["coverage_dub"] for c in done])],
+            ["coverage, source (clips)", *_stats([c["coverage_source"] for c in done])],
+        ]),
+        "",
+        f"Segments overrunning their slot: {sum((s['length_ratio'] or 0) > 1 for s in synth)} of {len(synth)}; "
+        f"overlapping the next synthesis: {sum((s['overlap_next'] or 0) > 0 for s in synth)}.",
+        "",
+        _histogram(out_dir, "length_ratio", [s["length_ratio"] for s in synth], "synthesis / slot length", "ratio"),
+        "",
+        "## Loudness and mixing",
+        "",
+        "Integrated loudness (ITU-R BS.1770, pyloudnorm) of the dub and the source; "
+        f"from the manifest for {sum(c.get('lufs_from') == 'manifest' for c in done)} clips, "
+        f"measured from the files for {sum(c.get('lufs_from') == 'measured' for c in done)}.",
+        "",
+        _table(["measure", "clips", "mean", "median", "min", "max"], [
+            ["source LUFS", *_stats([c["source_lufs"] for c in done], 1)],
+            ["dub LUFS", *_stats([c["dub_lufs"] for c in done], 1)],
+            ["dub − source, LU", *_stats([c["lufs_difference"] for c in done], 1)],
+            ["mixing ratio", *_stats([metrics.as_float(c.get("mixing_ratio")) for c in done], 3)],
+        ]),
+        "",
+        "Mixing ratio source: " + (", ".join(f"{k} {v}" for k, v in ratio_sources.most_common()) or "–") + ".",
+        "",
+        _histogram(out_dir, "lufs_difference", [c["lufs_difference"] for c in done], "dub − source loudness", "LU"),
+        "",
+        "## Intelligibility",
+        "",
+        (f"Each synthesis transcribed by {ev.asr}; WER (jiwer) against the text it was asked to say, "
+         "both lower-cased, punctuation stripped, numbers spelled out. "
+         f"Corpus WER {_fmt(wer_all.wer, 3)} over {wer_all.reference_words} words "
+         f"({wer_all.substitutions} substitutions, {wer_all.deletions} deletions, {wer_all.insertions} insertions)."
+         if ev.asr else "Not measured: the report was made with `--no-asr`."),
+        "",
+        *(["Segments with the highest WER:", "", _table(["clip", "segment", "WER", "asked to say", "heard"], [
+            [s["clip_id"], s["index"], _fmt(s["wer"]), s["text"], s["asr_text"]]
+            for s in sorted(asr_rows, key=lambda s: -(s["wer"] or 0.0))[:5]]), ""] if asr_rows else []),
+        "## Run cost",
+        "",
+        f"{len(done)} clips done, {_fmt(audio_seconds, 1)} s of audio, {_fmt(processing, 1)} s of stage time: "
+        f"real-time factor {_fmt(metrics.real_time_factor(processing, audio_seconds), 3)} (stage seconds / audio "
+        f"seconds; below 1 is faster than real time)"
+        + (f"; wall clock from first start to last finish {_fmt(span, 1)} s "
+           f"(RTF {_fmt(metrics.real_time_factor(span, audio_seconds), 3)} with all workers)" if span else "") + ".",
+        "",
+        *([_table(["stage", "seconds", "share"], [[k, f"{v:.1f}", f"{100 * s:.1f}%"] for k, (v, s) in totals.items()]),
+           "", _stage_chart(out_dir, totals)] if totals else ["No done clip has stage times."]),
+        "",
+        "Outcome per clip (reason when not done):",
+        "",
+        _table(["outcome", "clips", "example"], [
+            [k, n, next((str(c.get("error") or "") for c in ev.clips
+                         if k != DONE and str(c.get("reason") or c.get("status")) == k), "")[:160]]
+            for k, n in ev.manifest.outcomes().most_common()]),
+        "",
+    ]
+    if models:
+        rows = [[k, f"`{v[:16]}…`"] for k, v in sorted(models.items())]
+        out += ["## Models", "", _table(["model", "sha256"], rows), ""]
+    if ev.notes:
+        out += ["## Notes", "", *[f"- {n}" for n in ev.notes], ""]
+    out += ["## Files", "", "- `clips.csv`: one row per clip, every number above per clip",
+            "- `segments.csv`: one row per segment of the done clips", ""]
+    return "\n".join(out)
+
+
+def write_report(ev: Evaluation, out_dir: str | Path) -> Path:
+    """Write ``report.md``, ``clips.csv``, ``segments.csv`` and ``plots/*.png`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    write_csv(out_dir / "clips.csv", ev.clips, metrics.CLIP_FIELDS)
+    write_csv(out_dir / "segments.csv", ev.segments, metrics.SEGMENT_FIELDS)
+    report = out_dir / "report.md"
+    _atomic_write(report, render_report(ev, out_dir))
+    return report
+
+
+# -- models -------------------------------------------------------------------------------------------
+
+
+def load_english_asr(config: Any, store: Any) -> tuple[metrics.Transcriber, str]:
+    """English ASR of syntheses, as ``(transcribe, description)``: the translation stage's Whisper
+    (``config.translate.model``, loaded once) with ``task=transcribe``, ``language=en``, batched. A
+    transcript that the stage judges silent or hallucinated counts as empty (every word deleted)."""
+    from baseline_dub.stages.translate import load_translator
+
+    translator = load_translator(config, store)
+
+    def transcribe(audios: list[Audio]) -> list[str]:
+        return [t.text for t in translator.transcribe_batch(audios, language="en")]
+
+    return transcribe, f"Whisper `{translator.model_name}` (task transcribe, language en, {translator.device})"
