@@ -64,7 +64,13 @@ class DiarizeConfig:
 
 @dataclass(frozen=True)
 class TranslateConfig:
-    """Whisper speech translation."""
+    """Whisper speech translation (see baseline_dub/stages/translate.py and whisper_batch.py).
+
+    ``language``: source language (``auto`` detects it per segment). ``beam_size`` applies at
+    temperature 0, ``best_of`` to the sampled fallbacks of ``temperatures``. A segment is skipped (empty
+    text, reason recorded) below ``silence_dbfs`` RMS, on Whisper's no-speech rule, or when its text is
+    too repetitive (``compression_ratio_threshold``, ``max_ngram_repeats``). ``fp16`` only on CUDA.
+    """
 
     model: str = "whisper-base"
     language: str = "ja"

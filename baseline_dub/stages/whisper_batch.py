@@ -1,0 +1,237 @@
+"""Batched Whisper decoding with per-segment temperature fallback, and the skip rules.
+
+Many short segments share one encoder pass and one ``whisper.decode`` call (each padded to a 30 s
+mel window exactly as ``whisper.transcribe`` pads its windows). Whisper's ``decode_with_fallback``
+retries one segment at a higher temperature when its output looks wrong; here each temperature pass
+re-decodes only the segments that still fail, as a smaller batch, reusing the encoder output.
+At temperature 0 a batch gives the same text as decoding the segments one by one (the segments never
+interact: each has its own rows, the padding is per segment); sampled fallbacks (temperature > 0)
+are random in both cases.
+
+The skip rules turn a decoding into an empty line, with the reason, when it is silence or a
+hallucination, so that no speech is synthesized for it.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SkipRules:
+    """Thresholds of the no-speech and hallucination rules (``TranslateConfig`` fills them)."""
+
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    max_ngram_repeats: int = 5
+    silence_dbfs: float = -60.0
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One segment's decoding: the final text, its evidence and the temperature that produced it."""
+
+    text: str
+    language: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's repetitiveness measure: UTF-8 length over zlib-compressed length (0 for empty text)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def needs_fallback(result: Any, rules: SkipRules) -> bool:
+    """Whisper's ``decode_with_fallback`` test: retry when too repetitive or unlikely, unless silence."""
+    retry = result.compression_ratio > rules.compression_ratio_threshold or result.avg_logprob < rules.logprob_threshold
+    silence = result.no_speech_prob > rules.no_speech_threshold and result.avg_logprob < rules.logprob_threshold
+    return retry and not silence
+
+
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+
+
+def max_ngram_repeats(text: str, max_n: int = 5) -> int:
+    """Longest run of one word n-gram (n = 1..``max_n``) repeated back to back, case-insensitive."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    best = 1 if words else 0
+    for n in range(1, max_n + 1):
+        for start in range(n):
+            grams = [tuple(words[i:i + n]) for i in range(start, len(words) - n + 1, n)]
+            run = 1
+            for prev, cur in zip(grams, grams[1:], strict=False):
+                run = run + 1 if cur == prev else 1
+                best = max(best, run)
+    return best
+
+
+def skip_reason(text: str, avg_logprob: float, no_speech_prob: float, ratio: float, rules: SkipRules) -> str | None:
+    """Why a decoding must not be spoken, or ``None`` when it is a sentence to keep.
+
+    ``no_speech``: Whisper's own rule (no-speech probability above its threshold and average
+    log-probability below its threshold); ``empty``: no text; ``non_verbal``: no letter or digit
+    (punctuation, music notes); ``repetitive``: compression ratio above the threshold even after the
+    temperature fallback; ``repeated_ngram``: one n-gram repeated ``max_ngram_repeats`` times in a row.
+    """
+    if no_speech_prob > rules.no_speech_threshold and avg_logprob < rules.logprob_threshold:
+        return "no_speech"
+    if not text.strip():
+        return "empty"
+    if not any(ch.isalnum() for ch in text):
+        return "non_verbal"
+    if ratio > rules.compression_ratio_threshold:
+        return "repetitive"
+    if max_ngram_repeats(text) >= rules.max_ngram_repeats:
+        return "repeated_ngram"
+    return None
+
+
+def is_silent(samples: np.ndarray, rules: SkipRules) -> bool:
+    """True when the RMS level is below ``rules.silence_dbfs`` (digital silence is never decoded)."""
+    if samples.size == 0:
+        return True
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return rms <= 10.0 ** (rules.silence_dbfs / 20.0)
+
+
+def segment_mel(samples: np.ndarray, n_mels: int) -> Any:
+    """The 30 s log-mel window of one <= 30 s segment, padded like ``whisper.transcribe`` pads it."""
+    import torch
+    import whisper
+
+    mel = whisper.log_mel_spectrogram(torch.from_numpy(samples), n_mels, padding=whisper.audio.N_SAMPLES)
+    content = mel.shape[-1] - whisper.audio.N_FRAMES
+    return whisper.pad_or_trim(mel[:, :content], whisper.audio.N_FRAMES)
+
+
+def _grouped_task_class() -> type:
+    from whisper.decoding import DecodingTask
+
+    class GroupedTask(DecodingTask):
+        """openai-whisper 20250625 no longer repeats the audio features per beam (or best-of sample),
+        which only broadcasts for a batch of one: repeat them right after the encoder. The language
+        must be set (``decode_batch`` detects it first), so the per-row language list is never used."""
+
+        def _get_audio_features(self, mel: Any) -> Any:
+            return super()._get_audio_features(mel).repeat_interleave(self.n_group, dim=0)
+
+        def _detect_language(self, audio_features: Any, tokens: Any) -> Any:
+            languages, probs = super()._detect_language(audio_features, tokens)
+            return languages[:: self.n_group], probs
+
+    return GroupedTask
+
+
+def _decode_with_fallback(model: Any, features: Any, options: dict[str, Any], temperatures: Sequence[float],
+                          rules: SkipRules) -> list[Decoded]:
+    """Whisper's ``decode_with_fallback`` for a batch of encoded windows: each pass re-decodes only
+    the windows that still need a fallback."""
+    import whisper
+
+    attempts: list[list[tuple[Any, float]]] = [[] for _ in range(features.shape[0])]
+    pending = list(range(features.shape[0]))
+    for t in temperatures:
+        kwargs = dict(options)
+        if t > 0:
+            kwargs.pop("beam_size", None)
+            kwargs.pop("patience", None)
+        else:
+            kwargs.pop("best_of", None)
+        task = _grouped_task_class()(model, whisper.DecodingOptions(**kwargs, temperature=t))
+        decoded = task.run(features[pending])
+        retry = []
+        for index, result in zip(pending, decoded, strict=True):
+            attempts[index].append((result, t))
+            if needs_fallback(result, rules):
+                retry.append(index)
+        pending = retry
+        if not pending:
+            break
+    return [_best(tries, rules) for tries in attempts]
+
+
+def _best(attempts: list[tuple[Any, float]], rules: SkipRules) -> Decoded:
+    """The accepted attempt (the last one) or, when every temperature failed, the most likely attempt
+    that is not too repetitive (as faster-whisper does), instead of Whisper's last, most random one."""
+    result, t = attempts[-1]
+    if needs_fallback(result, rules):
+        fine = [a for a in attempts if a[0].compression_ratio <= rules.compression_ratio_threshold] or attempts
+        result, t = max(fine, key=lambda a: a[0].avg_logprob)
+    return Decoded(text=result.text.strip(), language=result.language, avg_logprob=float(result.avg_logprob),
+                   no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio),
+                   temperature=float(t))
+
+
+def decode_batch(model: Any, segments: Sequence[np.ndarray], options: dict[str, Any],
+                 temperatures: Sequence[float], rules: SkipRules) -> list[Decoded]:
+    """Decode <= 30 s segments (16 kHz mono float32) together, with per-segment temperature fallback.
+
+    ``options`` are ``whisper.DecodingOptions`` fields (task, language, beam_size, best_of, fp16, ...);
+    ``beam_size`` applies at temperature 0 and ``best_of`` above it, as in ``whisper.transcribe``.
+    With ``language=None`` the language of every segment is detected in one batched pass, then the
+    segments are decoded per detected language.
+    """
+    import torch
+
+    if not segments:
+        return []
+    device = next(model.parameters()).device
+    fp16 = bool(options.get("fp16", False))
+    mels = torch.stack([segment_mel(s, model.dims.n_mels) for s in segments]).to(device)
+    with torch.no_grad():
+        features = model.encoder(mels.half() if fp16 else mels)
+        if options.get("language") is not None:
+            return _decode_with_fallback(model, features, options, temperatures, rules)
+        _, probs = model.detect_language(features)
+    languages = [max(p, key=p.get) for p in probs]
+    out: list[Decoded | None] = [None] * len(segments)
+    for language in dict.fromkeys(languages):
+        group = [i for i, lang in enumerate(languages) if lang == language]
+        decoded = _decode_with_fallback(model, features[group], {**options, "language": language},
+                                        temperatures, rules)
+        for i, d in zip(group, decoded, strict=True):
+            out[i] = d
+    return [d for d in out if d is not None]
+
+
+def decode_long(model: Any, samples: np.ndarray, options: dict[str, Any], temperatures: Sequence[float],
+                rules: SkipRules) -> Decoded:
+    """A segment over 30 s: ``whisper.transcribe``'s long-form windowing, summarised as one decoding.
+
+    The text joins Whisper's kept segments; the average log-probability is their token-count-weighted
+    mean, the no-speech probability their minimum, the temperature their maximum.
+    """
+    import whisper
+
+    kwargs = {k: v for k, v in options.items() if k not in ("without_timestamps",)}
+    out = whisper.transcribe(
+        model, samples, temperature=tuple(temperatures), verbose=None,
+        compression_ratio_threshold=rules.compression_ratio_threshold,
+        logprob_threshold=rules.logprob_threshold, no_speech_threshold=rules.no_speech_threshold,
+        condition_on_previous_text=False, **kwargs,
+    )
+    segs = out["segments"]
+    text = str(out["text"]).strip()
+    if not segs:
+        return Decoded(text="", language=str(out.get("language") or ""), avg_logprob=float("-inf"),
+                       no_speech_prob=1.0, compression_ratio=0.0, temperature=0.0)
+    weights = np.array([max(1, len(s["tokens"])) for s in segs], dtype=np.float64)
+    logprob = float(np.average([s["avg_logprob"] for s in segs], weights=weights))
+    return Decoded(text=text, language=str(out.get("language") or ""), avg_logprob=logprob,
+                   no_speech_prob=float(min(s["no_speech_prob"] for s in segs)),
+                   compression_ratio=compression_ratio(text),
+                   temperature=float(max(s["temperature"] for s in segs)))
