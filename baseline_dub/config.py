@@ -70,6 +70,12 @@ class TranslateConfig:
     temperature 0, ``best_of`` to the sampled fallbacks of ``temperatures``. A segment is skipped (empty
     text, reason recorded) below ``silence_dbfs`` RMS, on Whisper's no-speech rule, or when its text is
     too repetitive (``compression_ratio_threshold``, ``max_ngram_repeats``). ``fp16`` only on CUDA.
+    ``batch_size`` segments share one encoder/decoder pass on CUDA; on the CPU batching gains nothing (beam
+    search over a padded batch costs the sum of its members and more: bench/translation_quality.py), so
+    ``cpu_batch_size`` (default 1) applies there.
+    ``max_tokens_per_second`` caps each decode at ``16 + seconds * max_tokens_per_second`` tokens (at most
+    Whisper's 224; 0 = no cap): English speech rarely exceeds 5 tokens per second, and the cap stops a
+    looping hallucination early instead of sampling 224 tokens five times per fallback temperature.
     """
 
     model: str = "whisper-base"
@@ -79,11 +85,13 @@ class TranslateConfig:
     best_of: int = 5
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     batch_size: int = 16
+    cpu_batch_size: int = 1
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     max_ngram_repeats: int = 5
     silence_dbfs: float = -60.0
+    max_tokens_per_second: float = 8.0
     fp16: bool = True
 
 

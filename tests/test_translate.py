@@ -17,14 +17,16 @@ from baseline_dub.config import CONFIG_DIR, load_config
 from baseline_dub.stages.translate import WhisperTranslator, load_translator, looks_english
 
 CLIPS = ("common_voice_ja_38853932_16k.wav", "common_voice_ja_38833628_16k.wav")
-GREEDY = {"beam_size": 1, "temperatures": [0.0]}  # deterministic and fast; beam 5 + fallback: bench/
+# deterministic and fast (beam 5 + fallback: bench/); cpu_batch_size > 1 so that batches really are decoded together
+GREEDY = {"beam_size": 1, "temperatures": [0.0], "cpu_batch_size": 8}
 
 
 @pytest.fixture(scope="module")
 def translator(store) -> WhisperTranslator:
     config = load_config("offline", device="cpu")
     fast = dataclasses.replace(config, translate=dataclasses.replace(
-        config.translate, beam_size=GREEDY["beam_size"], temperatures=tuple(GREEDY["temperatures"])))
+        config.translate, beam_size=GREEDY["beam_size"], temperatures=tuple(GREEDY["temperatures"]),
+        cpu_batch_size=GREEDY["cpu_batch_size"]))
     return load_translator(fast, store)
 
 
@@ -39,6 +41,7 @@ def batch(translator, clips):
 
 
 def test_batch_gives_the_same_text_as_one_by_one(translator, clips, batch) -> None:
+    assert translator.batch_size == 8
     one_by_one = [translator.translate(c) for c in clips]
     assert [r.text for r in batch] == [r.text for r in one_by_one]
     assert np.allclose([r.avg_logprob for r in batch], [r.avg_logprob for r in one_by_one], atol=1e-3)

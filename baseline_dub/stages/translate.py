@@ -12,6 +12,7 @@ hallucinated comes back as ``Translation(text="", skipped=<reason>)`` so that no
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -139,7 +140,7 @@ class WhisperTranslator:
     def __init__(self, model: Any, config: TranslateConfig, device: str, model_name: str = "") -> None:
         if config.task not in TASKS:
             raise ConfigError(f"translate.task: {config.task!r} is not one of {', '.join(TASKS)}")
-        if config.batch_size < 1 or config.beam_size < 1 or not config.temperatures:
+        if min(config.batch_size, config.cpu_batch_size, config.beam_size) < 1 or not config.temperatures:
             raise ConfigError("translate: batch_size and beam_size must be >= 1 and temperatures non-empty")
         if config.task == "translate" and not model.is_multilingual:
             raise ConfigError("translate.model is an English-only Whisper, which cannot translate; "
@@ -148,6 +149,7 @@ class WhisperTranslator:
         self.config = config
         self.device = device
         self.model_name = model_name
+        self.batch_size = config.batch_size if device.startswith("cuda") else config.cpu_batch_size
         self.rules = SkipRules(
             no_speech_threshold=config.no_speech_threshold, logprob_threshold=config.logprob_threshold,
             compression_ratio_threshold=config.compression_ratio_threshold,
@@ -160,6 +162,13 @@ class WhisperTranslator:
             "best_of": self.config.best_of, "without_timestamps": True,
             "fp16": bool(self.config.fp16 and self.device.startswith("cuda")),
         }
+
+    def _capped(self, options: dict[str, Any], longest_samples: int) -> dict[str, Any]:
+        """Options with ``sample_len`` capped by the longest segment's duration (see TranslateConfig)."""
+        rate = self.config.max_tokens_per_second
+        if rate <= 0:
+            return options
+        return {**options, "sample_len": min(224, 16 + math.ceil(longest_samples / SAMPLE_RATE * rate))}
 
     def _run(self, audios: Sequence[Audio], task: str, language: str) -> list[Translation]:
         import torch
@@ -177,10 +186,11 @@ class WhisperTranslator:
         cuda = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda):  # seeded sampled fallbacks; other stages' RNG untouched
             torch.manual_seed(0)
-            for k in range(0, len(short), self.config.batch_size):
-                chunk = short[k:k + self.config.batch_size]
-                out = decode_batch(self.model, [samples[i] for i in chunk], options, self.config.temperatures,
-                                   self.rules)
+            for k in range(0, len(short), self.batch_size):
+                chunk = short[k:k + self.batch_size]
+                out = decode_batch(self.model, [samples[i] for i in chunk],
+                                   self._capped(options, max(samples[i].size for i in chunk)),
+                                   self.config.temperatures, self.rules)
                 for i, d in zip(chunk, out, strict=True):
                     decoded[i] = d
             for i, s in enumerate(samples):
