@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import socket
 import sys
+import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,36 +163,70 @@ def _batches(stream: Iterator[tuple[Any, Any]], size: int) -> Iterator[list[tupl
         yield batch
 
 
-def dub_rows(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]], split: str, out: Path,
-             keep: bool) -> tuple[list[dict[str, Any]], float]:
-    """Dub a batch of (clip, audio or error) pairs, write their outputs, return (manifest rows, audio seconds).
-
-    Shared by the in-process runner and the Ray actors, so both write the same files and rows.
-    """
+def dub_results(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]]) -> tuple[list[tuple[Any, Any]], float]:
+    """Dub a batch of (clip, audio or error) pairs: ``(clip, Dub or error)`` pairs and the audio seconds dubbed."""
     from baseline_dub.pipeline import clip_input
 
-    started = _now()
-    ready, rows, seconds = [], {}, 0.0
+    ready, outcome = [], {}
     for clip, audio in batch:
         if isinstance(audio, BaselineDubError):
-            rows[clip.id] = failure_row(clip, split, audio, started)
+            outcome[clip.id] = audio
             continue
         try:
             ready.append((clip, clip_input(clip, dataset, audio=audio)))
         except BaselineDubError as exc:
-            rows[clip.id] = failure_row(clip, split, exc, started)
+            outcome[clip.id] = exc
     results = pipeline.dub_batch([item for _, item in ready]) if ready else []
-    for (clip, item), result in zip(ready, results, strict=True):
-        seconds += item.audio.duration
+    for (clip, _), result in zip(ready, results, strict=True):
+        outcome[clip.id] = result
+    return [(clip, outcome[clip.id]) for clip, _ in batch], sum(item.audio.duration for _, item in ready)
+
+
+def result_rows(pairs: list[tuple[Any, Any]], split: str, out: Path, keep: bool, started: str) -> list[dict[str, Any]]:
+    """Write each dub's files atomically and return the manifest rows (failures recorded with their reason)."""
+    rows = []
+    for clip, result in pairs:
         if isinstance(result, BaselineDubError):
-            rows[clip.id] = failure_row(clip, split, result, started)
+            rows.append(failure_row(clip, split, result, started))
             continue
         try:
-            rows[clip.id] = save_dub(result, clip, split, out, keep, started)
+            rows.append(save_dub(result, clip, split, out, keep, started))
         except (BaselineDubError, OSError) as exc:
             err = exc if isinstance(exc, BaselineDubError) else BaselineDubError(f"cannot write output: {exc}")
-            rows[clip.id] = failure_row(clip, split, err, started)
-    return [rows[clip.id] for clip, _ in batch], seconds
+            rows.append(failure_row(clip, split, err, started))
+    return rows
+
+
+def dub_rows(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]], split: str, out: Path,
+             keep: bool) -> tuple[list[dict[str, Any]], float]:
+    """Dub a batch, write its outputs, return (manifest rows, audio seconds): what a Ray actor does per batch."""
+    started = _now()
+    pairs, seconds = dub_results(pipeline, dataset, batch)
+    return result_rows(pairs, split, out, keep, started), seconds
+
+
+def prefetched(items: Iterable[Any], depth: int) -> Iterator[Any]:
+    """Iterate ``items`` produced by a background thread, at most ``depth`` ahead (decoding overlaps dubbing)."""
+    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                buffer.put(item)
+        except BaseException as exc:  # handed to the consumer, raised there
+            buffer.put((done, exc))
+            return
+        buffer.put((done, None))
+
+    threading.Thread(target=produce, daemon=True, name="baseline-dub-decode").start()
+    while True:
+        item = buffer.get()
+        if isinstance(item, tuple) and len(item) == 2 and item[0] is done:
+            if item[1] is not None:
+                raise item[1]
+            return
+        yield item
 
 
 @dataclass
@@ -267,19 +304,38 @@ class _Run:
 
 
 def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
-    """Dub the selected clips not yet done; returns the summary (also written to ``summary.json``)."""
+    """Dub the selected clips not yet done; returns the summary (also written to ``summary.json``).
+
+    Three things overlap, each bounded: a thread decodes the next batches of audio (two ahead), the main
+    thread runs the models, and a writer thread writes finished dubs and their manifest rows (at most two
+    batches waiting), so that neither decoding nor writing leaves the GPU idle.
+    """
     from baseline_dub.pipeline import DubPipeline
 
     run = _Run.plan(opts)
     if run.todo and pipeline is None:
         pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path)
     run.start(pipeline.config.profile if pipeline is not None else None, getattr(pipeline, "load_seconds", 0.0))
+    pending_writes: deque[Future] = deque()
     try:
-        pending = ((c, a) for c, a in run.dataset.stream(opts.split) if c.id in run.todo)
-        for batch in _batches(pending, max(1, opts.batch_clips)):
-            t0 = time.perf_counter()
-            rows, seconds = dub_rows(pipeline, run.dataset, batch, opts.split, run.out, opts.keep)
-            run.record(rows, seconds, time.perf_counter() - t0)
+        stream = ((c, a) for c, a in run.dataset.stream(opts.split) if c.id in run.todo)
+        batches = prefetched(_batches(stream, max(1, opts.batch_clips)), depth=2)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline-dub-write") as writer:
+            for batch in batches:
+                started, t0 = _now(), time.perf_counter()
+                pairs, seconds = dub_results(pipeline, run.dataset, batch)
+                elapsed = time.perf_counter() - t0
+
+                def write(pairs=pairs, seconds=seconds, elapsed=elapsed, started=started) -> None:
+                    t1 = time.perf_counter()
+                    rows = result_rows(pairs, opts.split, run.out, opts.keep, started)
+                    run.record(rows, seconds, elapsed + time.perf_counter() - t1)
+
+                pending_writes.append(writer.submit(write))
+                while len(pending_writes) > 2 or (pending_writes and pending_writes[0].done()):
+                    pending_writes.popleft().result()  # bounded: at most two batches waiting to be written
+            while pending_writes:
+                pending_writes.popleft().result()
     finally:
         summary = run.finish()
     return summary
