@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from baseline_dub import manifest as run_manifest
 from baseline_dub import metrics
+from baseline_dub.atomic import atomic_write_text
 from baseline_dub.audio import Audio
 from baseline_dub.errors import DataError
 from baseline_dub.manifest import DONE
+from baseline_dub.report_format import fmt, histogram, stage_chart, stats, table
 
 MANIFEST_GLOB = "manifest*.jsonl"
 
@@ -122,18 +120,6 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, *, data_dir: str
     return Evaluation(read, split, clips, segments, tuple(sorted(inputs.notes)), asr_name, recomputed)
 
 
-def _atomic_write(path: Path, data: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -147,7 +133,7 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]], fields: Sequence[str])
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(row.get(k)) for k in fields})
-    _atomic_write(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue())
     return path
 
 
@@ -165,73 +151,6 @@ def run_span_seconds(rows: Sequence[dict[str, Any]]) -> float | None:
 
 
 # -- the report ---------------------------------------------------------------------------------------
-
-
-def _number(value: float, digits: int) -> str:
-    text = f"{value:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    value = metrics.as_float(value) if not isinstance(value, str) else value
-    return "–" if value is None else value if isinstance(value, str) else _number(value, digits)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _stats(values: Sequence[float | None], digits: int = 2) -> list[str]:
-    kept = np.array([v for v in values if v is not None], dtype=float)
-    if kept.size == 0:
-        return ["0", "–", "–", "–", "–"]
-    return [str(kept.size), *(_number(float(x), digits) for x in (kept.mean(), np.median(kept), kept.min(),
-                                                                 kept.max()))]
-
-
-def _figure(path: Path, draw: Callable[[Any], None], title: str, xlabel: str, ylabel: str) -> Path:
-    from matplotlib.figure import Figure  # Agg canvas, no pyplot state, no display needed
-
-    fig = Figure(figsize=(6, 3.2), dpi=100)
-    ax = fig.add_subplot()
-    draw(ax)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    _atomic_write(path, buf.getvalue())
-    return path
-
-
-def _histogram(out_dir: Path, name: str, values: Sequence[float | None], title: str, xlabel: str) -> str:
-    """Plot a histogram into ``out_dir/plots/<name>.png``; returns the markdown that shows it."""
-    kept = [v for v in values if v is not None]
-
-    def draw(ax: Any) -> None:
-        if kept:
-            low, high = min(kept), max(kept)
-            if high - low <= 1e-6 * max(1.0, abs(high)):  # one value (up to rounding): one bar around it
-                low, high = low - 0.5, high + 0.5
-            ax.hist(kept, bins=min(30, max(5, len(kept) // 2)), range=(low, high), color="#4c72b0",
-                    edgecolor="white")
-        else:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
-
-    _figure(out_dir / "plots" / f"{name}.png", draw, f"{title} (n={len(kept)})", xlabel, "count")
-    return f"![{title}](plots/{name}.png)"
-
-
-def _stage_chart(out_dir: Path, totals: dict[str, tuple[float, float]]) -> str:
-    def draw(ax: Any) -> None:
-        names = list(totals)[::-1]
-        ax.barh(names, [totals[n][0] for n in names], color="#dd8452")
-        for i, n in enumerate(names):
-            ax.text(totals[n][0], i, f" {100 * totals[n][1]:.0f}%", va="center", fontsize=8)
-
-    _figure(out_dir / "plots" / "stages.png", draw, "time per stage, all done clips", "seconds", "stage")
-    return "![time per stage](plots/stages.png)"
 
 
 def _section_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -266,17 +185,17 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         "",
         "## Summary",
         "",
-        _table(["measure", "value"], [
+        table(["measure", "value"], [
             ["clips done / all", f"{len(done)} / {len(ev.clips)}"],
-            ["BLEU / chrF (corpus)", f"{_fmt(metrics.bleu(hyps, refs) if scored else None, 1)} / "
-                                     f"{_fmt(metrics.chrf(hyps, refs) if scored else None, 1)}"],
-            ["speaker similarity (mean, manifest)", _fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
-            ["length ratio (mean synthesis / slot)", _fmt(m(s["length_ratio"] for s in synth))],
-            ["speech coverage dub / source (mean)", f"{_fmt(m(c['coverage_dub'] for c in done))} / "
-                                                    f"{_fmt(m(c['coverage_source'] for c in done))}"],
-            ["LUFS dub − source (mean)", _fmt(m(c["lufs_difference"] for c in done), 1)],
-            ["WER of the syntheses", _fmt(wer_all.wer, 3) if ev.asr else "not measured (--no-asr)"],
-            ["real-time factor", _fmt(metrics.real_time_factor(processing, audio_seconds), 3)],
+            ["BLEU / chrF (corpus)", f"{fmt(metrics.bleu(hyps, refs) if scored else None, 1)} / "
+                                     f"{fmt(metrics.chrf(hyps, refs) if scored else None, 1)}"],
+            ["speaker similarity (mean, manifest)", fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
+            ["length ratio (mean synthesis / slot)", fmt(m(s["length_ratio"] for s in synth))],
+            ["speech coverage dub / source (mean)", f"{fmt(m(c['coverage_dub'] for c in done))} / "
+                                                    f"{fmt(m(c['coverage_source'] for c in done))}"],
+            ["LUFS dub − source (mean)", fmt(m(c["lufs_difference"] for c in done), 1)],
+            ["WER of the syntheses", fmt(wer_all.wer, 3) if ev.asr else "not measured (--no-asr)"],
+            ["real-time factor", fmt(metrics.real_time_factor(processing, audio_seconds), 3)],
         ]),
         "",
         "## Translation quality",
@@ -285,14 +204,14 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         "**`en_text` is the annotation's ASR transcript of the English dub, not a human reference "
         "translation**: the scores measure agreement with the professional dub's wording, with its ASR errors.",
         "",
-        _table(["scope", "clips", "BLEU", "chrF"], [
-            ["corpus", len(scored), _fmt(metrics.bleu(hyps, refs) if scored else None, 1),
-             _fmt(metrics.chrf(hyps, refs) if scored else None, 1)],
-            ["per clip, mean", len(scored), _fmt(m(c["bleu"] for c in scored), 1),
-             _fmt(m(c["chrf"] for c in scored), 1)],
+        table(["scope", "clips", "BLEU", "chrF"], [
+            ["corpus", len(scored), fmt(metrics.bleu(hyps, refs) if scored else None, 1),
+             fmt(metrics.chrf(hyps, refs) if scored else None, 1)],
+            ["per clip, mean", len(scored), fmt(m(c["bleu"] for c in scored), 1),
+             fmt(m(c["chrf"] for c in scored), 1)],
         ]),
         "",
-        _histogram(out_dir, "bleu", [c["bleu"] for c in scored], "sentence BLEU per clip", "BLEU"),
+        histogram(out_dir, "bleu", [c["bleu"] for c in scored], "sentence BLEU per clip", "BLEU"),
         "",
         "## Speaker similarity",
         "",
@@ -300,12 +219,12 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         + (", and recomputed here between each `seg-NN.flac` and the segment's slot of the kept `vocals.wav`."
            if ev.similarity_recomputed else "; no `vocals.wav` was kept (`--keep`), so it is not recomputed."),
         "",
-        _table(["source", "segments", "mean", "median", "min", "max"], [
-            ["manifest", *_stats([metrics.as_float(s.get("similarity")) for s in synth], 3)],
-            ["recomputed", *_stats([s.get("similarity_recomputed") for s in synth], 3)],
+        table(["source", "segments", "mean", "median", "min", "max"], [
+            ["manifest", *stats([metrics.as_float(s.get("similarity")) for s in synth], 3)],
+            ["recomputed", *stats([s.get("similarity_recomputed") for s in synth], 3)],
         ]),
         "",
-        _histogram(out_dir, "similarity", [metrics.as_float(s.get("similarity")) for s in synth],
+        histogram(out_dir, "similarity", [metrics.as_float(s.get("similarity")) for s in synth],
                    "speaker similarity", "cosine"),
         "",
         "## Timing",
@@ -314,17 +233,17 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         "seconds a placed synthesis runs into the next one. Coverage = summed speech seconds / clip seconds: "
         "synthesized speech for the dub, diarized segment slots for the source.",
         "",
-        _table(["measure", "n", "mean", "median", "min", "max"], [
-            ["length ratio (segments)", *_stats([s["length_ratio"] for s in synth])],
-            ["overlap with next, s (segments)", *_stats([s["overlap_next"] for s in synth])],
-            ["coverage, dub (clips)", *_stats([c["coverage_dub"] for c in done])],
-            ["coverage, source (clips)", *_stats([c["coverage_source"] for c in done])],
+        table(["measure", "n", "mean", "median", "min", "max"], [
+            ["length ratio (segments)", *stats([s["length_ratio"] for s in synth])],
+            ["overlap with next, s (segments)", *stats([s["overlap_next"] for s in synth])],
+            ["coverage, dub (clips)", *stats([c["coverage_dub"] for c in done])],
+            ["coverage, source (clips)", *stats([c["coverage_source"] for c in done])],
         ]),
         "",
         f"Segments overrunning their slot: {sum((s['length_ratio'] or 0) > 1 for s in synth)} of {len(synth)}; "
         f"overlapping the next synthesis: {sum((s['overlap_next'] or 0) > 0 for s in synth)}.",
         "",
-        _histogram(out_dir, "length_ratio", [s["length_ratio"] for s in synth], "synthesis / slot length", "ratio"),
+        histogram(out_dir, "length_ratio", [s["length_ratio"] for s in synth], "synthesis / slot length", "ratio"),
         "",
         "## Loudness and mixing",
         "",
@@ -332,42 +251,42 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         f"from the manifest for {sum(c.get('lufs_from') == 'manifest' for c in done)} clips, "
         f"measured from the files for {sum(c.get('lufs_from') == 'measured' for c in done)}.",
         "",
-        _table(["measure", "clips", "mean", "median", "min", "max"], [
-            ["source LUFS", *_stats([c["source_lufs"] for c in done], 1)],
-            ["dub LUFS", *_stats([c["dub_lufs"] for c in done], 1)],
-            ["dub − source, LU", *_stats([c["lufs_difference"] for c in done], 1)],
-            ["mixing ratio", *_stats([metrics.as_float(c.get("mixing_ratio")) for c in done], 3)],
+        table(["measure", "clips", "mean", "median", "min", "max"], [
+            ["source LUFS", *stats([c["source_lufs"] for c in done], 1)],
+            ["dub LUFS", *stats([c["dub_lufs"] for c in done], 1)],
+            ["dub − source, LU", *stats([c["lufs_difference"] for c in done], 1)],
+            ["mixing ratio", *stats([metrics.as_float(c.get("mixing_ratio")) for c in done], 3)],
         ]),
         "",
         "Mixing ratio source: " + (", ".join(f"{k} {v}" for k, v in ratio_sources.most_common()) or "–") + ".",
         "",
-        _histogram(out_dir, "lufs_difference", [c["lufs_difference"] for c in done], "dub − source loudness", "LU"),
+        histogram(out_dir, "lufs_difference", [c["lufs_difference"] for c in done], "dub − source loudness", "LU"),
         "",
         "## Intelligibility",
         "",
         (f"Each synthesis transcribed by {ev.asr}; WER (jiwer) against the text it was asked to say, "
          "both lower-cased, punctuation stripped, numbers spelled out. "
-         f"Corpus WER {_fmt(wer_all.wer, 3)} over {wer_all.reference_words} words "
+         f"Corpus WER {fmt(wer_all.wer, 3)} over {wer_all.reference_words} words "
          f"({wer_all.substitutions} substitutions, {wer_all.deletions} deletions, {wer_all.insertions} insertions)."
          if ev.asr else "Not measured: the report was made with `--no-asr`."),
         "",
-        *(["Segments with the highest WER:", "", _table(["clip", "segment", "WER", "asked to say", "heard"], [
-            [s["clip_id"], s["index"], _fmt(s["wer"]), s["text"], s["asr_text"]]
+        *(["Segments with the highest WER:", "", table(["clip", "segment", "WER", "asked to say", "heard"], [
+            [s["clip_id"], s["index"], fmt(s["wer"]), s["text"], s["asr_text"]]
             for s in sorted(asr_rows, key=lambda s: -(s["wer"] or 0.0))[:5]]), ""] if asr_rows else []),
         "## Run cost",
         "",
-        f"{len(done)} clips done, {_fmt(audio_seconds, 1)} s of audio, {_fmt(processing, 1)} s of stage time: "
-        f"real-time factor {_fmt(metrics.real_time_factor(processing, audio_seconds), 3)} (stage seconds / audio "
+        f"{len(done)} clips done, {fmt(audio_seconds, 1)} s of audio, {fmt(processing, 1)} s of stage time: "
+        f"real-time factor {fmt(metrics.real_time_factor(processing, audio_seconds), 3)} (stage seconds / audio "
         f"seconds; below 1 is faster than real time)"
-        + (f"; wall clock from first start to last finish {_fmt(span, 1)} s "
-           f"(RTF {_fmt(metrics.real_time_factor(span, audio_seconds), 3)} with all workers)" if span else "") + ".",
+        + (f"; wall clock from first start to last finish {fmt(span, 1)} s "
+           f"(RTF {fmt(metrics.real_time_factor(span, audio_seconds), 3)} with all workers)" if span else "") + ".",
         "",
-        *([_table(["stage", "seconds", "share"], [[k, f"{v:.1f}", f"{100 * s:.1f}%"] for k, (v, s) in totals.items()]),
-           "", _stage_chart(out_dir, totals)] if totals else ["No done clip has stage times."]),
+        *([table(["stage", "seconds", "share"], [[k, f"{v:.1f}", f"{100 * s:.1f}%"] for k, (v, s) in totals.items()]),
+           "", stage_chart(out_dir, totals)] if totals else ["No done clip has stage times."]),
         "",
         "Outcome per clip (reason when not done):",
         "",
-        _table(["outcome", "clips", "example"], [
+        table(["outcome", "clips", "example"], [
             [k, n, next((str(c.get("error") or "") for c in ev.clips
                          if k != DONE and str(c.get("reason") or c.get("status")) == k), "")[:160]]
             for k, n in ev.manifest.outcomes().most_common()]),
@@ -375,7 +294,7 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
     ]
     if models:
         rows = [[k, f"`{v[:16]}…`"] for k, v in sorted(models.items())]
-        out += ["## Models", "", _table(["model", "sha256"], rows), ""]
+        out += ["## Models", "", table(["model", "sha256"], rows), ""]
     if ev.notes:
         out += ["## Notes", "", *[f"- {n}" for n in ev.notes], ""]
     out += ["## Files", "", "- `clips.csv`: one row per clip, every number above per clip",
@@ -389,7 +308,7 @@ def write_report(ev: Evaluation, out_dir: str | Path) -> Path:
     write_csv(out_dir / "clips.csv", ev.clips, metrics.CLIP_FIELDS)
     write_csv(out_dir / "segments.csv", ev.segments, metrics.SEGMENT_FIELDS)
     report = out_dir / "report.md"
-    _atomic_write(report, render_report(ev, out_dir))
+    atomic_write_text(report, render_report(ev, out_dir))
     return report
 
 
