@@ -8,7 +8,6 @@ loudness measured by pyloudnorm.
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from baseline_dub.atomic import atomic_write_bytes
 from baseline_dub.errors import AudioError
 
 # pyloudnorm needs at least one 400 ms gating block; shorter or silent signals have no loudness.
@@ -172,16 +172,10 @@ def write_audio(path: str | Path, audio: Audio, subtype: str | None = None) -> P
     fmt = {".wav": "WAV", ".flac": "FLAC"}.get(path.suffix.lower())
     if fmt is None:
         raise AudioError(f"{path}: can only write .wav or .flac")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, audio.samples.T, audio.rate, format=fmt,
-                 subtype=subtype or ("FLOAT" if fmt == "WAV" else "PCM_24"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    subtype = subtype or ("FLOAT" if fmt == "WAV" else "PCM_24")
+    sf.write(buffer, audio.samples.T, audio.rate, format=fmt, subtype=subtype)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def loudness(audio: Audio) -> float:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from baseline_dub.atomic import atomic_write_bytes
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config
 from baseline_dub.errors import StageError
@@ -142,11 +142,7 @@ def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, buffer.getvalue())
     except OSError:
         return
 

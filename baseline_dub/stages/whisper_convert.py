@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import struct
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from baseline_dub.atomic import atomic_write_bytes
 from baseline_dub.errors import ConfigError
 
 SUPPORTED_VERSIONS = (5, 6)
@@ -201,13 +200,4 @@ def convert_ct2_whisper(inputs: list[Path], out: Path) -> None:
     state = {k: torch.from_numpy(np.ascontiguousarray(arrays[k]).copy()) for k in sorted(arrays)}
     buffer = io.BytesIO()
     torch.save({"dims": dims, "model_state_dict": state}, buffer)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(out, buffer.getvalue())
