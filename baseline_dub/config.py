@@ -73,6 +73,8 @@ class TranslateConfig:
     ``batch_size`` segments share one encoder/decoder pass on CUDA; on the CPU batching gains nothing (beam
     search over a padded batch costs the sum of its members and more: bench/translation_quality.py), so
     ``cpu_batch_size`` (default 1) applies there.
+    ``fallback_on_logprob``: Whisper retries at the next temperature when the text is repetitive or its
+    average log-probability is under ``logprob_threshold``; off, only repetitive text is retried.
     ``max_tokens_per_second`` caps each decode at ``16 + seconds * max_tokens_per_second`` tokens (at most
     Whisper's 224; 0 = no cap): English speech rarely exceeds 5 tokens per second, and the cap stops a
     looping hallucination early instead of sampling 224 tokens five times per fallback temperature.
@@ -92,6 +94,7 @@ class TranslateConfig:
     max_ngram_repeats: int = 5
     silence_dbfs: float = -60.0
     max_tokens_per_second: float = 8.0
+    fallback_on_logprob: bool = True
     fp16: bool = True
 
 

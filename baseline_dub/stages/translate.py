@@ -154,6 +154,7 @@ class WhisperTranslator:
             no_speech_threshold=config.no_speech_threshold, logprob_threshold=config.logprob_threshold,
             compression_ratio_threshold=config.compression_ratio_threshold,
             max_ngram_repeats=config.max_ngram_repeats, silence_dbfs=config.silence_dbfs,
+            fallback_on_logprob=config.fallback_on_logprob,
         )
 
     def _options(self, task: str, language: str | None) -> dict[str, Any]:

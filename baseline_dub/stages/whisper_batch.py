@@ -35,6 +35,7 @@ class SkipRules:
     compression_ratio_threshold: float = 2.4
     max_ngram_repeats: int = 5
     silence_dbfs: float = -60.0
+    fallback_on_logprob: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,11 @@ def compression_ratio(text: str) -> float:
 
 
 def needs_fallback(result: Any, rules: SkipRules) -> bool:
-    """Whisper's ``decode_with_fallback`` test: retry when too repetitive or unlikely, unless silence."""
-    retry = result.compression_ratio > rules.compression_ratio_threshold or result.avg_logprob < rules.logprob_threshold
+    """Whisper's ``decode_with_fallback`` test: retry when too repetitive or unlikely, unless silence.
+
+    With ``rules.fallback_on_logprob`` off, only repetitive text triggers the fallback."""
+    unlikely = rules.fallback_on_logprob and result.avg_logprob < rules.logprob_threshold
+    retry = result.compression_ratio > rules.compression_ratio_threshold or unlikely
     silence = result.no_speech_prob > rules.no_speech_threshold and result.avg_logprob < rules.logprob_threshold
     return retry and not silence
 
