@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from baseline_dub.audio import Audio, load_audio, loudness
 from baseline_dub.errors import AudioError, BaselineDubError
 from baseline_dub.speaker import cosine
@@ -107,6 +109,12 @@ def wer(reference: str, hypothesis: str) -> float | None:
 
 
 # -- timing -------------------------------------------------------------------------------------------
+
+
+def sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Signal-to-distortion ratio in dB: reference energy over the energy of ``reference - estimate``."""
+    ref, est = np.asarray(reference, np.float64), np.asarray(estimate, np.float64)
+    return float(10 * np.log10(np.sum(ref**2) / max(np.sum((ref - est) ** 2), 1e-20)))
 
 
 def as_float(value: object) -> float | None:

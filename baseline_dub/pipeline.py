@@ -176,7 +176,8 @@ class DubPipeline:
         return Dub(
             audio=result.audio, source=item.audio, stems=stems, segments=tuple(w.segments),
             translations=tuple(w.translations), syntheses=tuple(w.syntheses), mixing_ratio=float(ratio),
-            ratio_source=source, stage_seconds=dict(w.seconds), provenance=self.provenance,
+            ratio_source=source, source_lufs=result.source_lufs, dub_lufs=result.output_lufs,
+            stage_seconds=dict(w.seconds), provenance=self.provenance,
             placements=tuple(per_segment), clip_id=item.clip_id,
             notes={**item.notes, "overlong_rule": cfg.overlong, "fit_duration": cfg.fit_duration,
                    "limiter_reduction_db": round(result.limiter_reduction_db, 2)},

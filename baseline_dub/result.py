@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from baseline_dub.atomic import atomic_write_text
-from baseline_dub.audio import Audio, loudness, write_audio
+from baseline_dub.audio import Audio, write_audio
 from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
 
 
@@ -24,6 +24,8 @@ class Dub:
     syntheses: tuple[Synthesis | None, ...]
     mixing_ratio: float
     ratio_source: str
+    source_lufs: float
+    dub_lufs: float
     stage_seconds: dict[str, float]
     provenance: dict[str, Any]
     placements: tuple[dict[str, Any], ...] = ()
@@ -62,8 +64,8 @@ class Dub:
             "duration": round(self.source.duration, 4),
             "rate": self.audio.rate,
             "channels": self.audio.channels,
-            "source_lufs": round(loudness(self.source), 2),
-            "dub_lufs": round(loudness(self.audio), 2),
+            "source_lufs": round(self.source_lufs, 2),
+            "dub_lufs": round(self.dub_lufs, 2),
             "mixing_ratio": round(self.mixing_ratio, 4),
             "ratio_source": self.ratio_source,
             "profile": self.provenance.get("profile"),

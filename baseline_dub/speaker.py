@@ -9,6 +9,7 @@ profile's nearest voice, and speaker-similarity metrics.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,12 @@ class SpeakerEncoder:
             mean = partial[[j for j, o in enumerate(owners) if o == i]].mean(axis=0)
             out[i] = mean / max(float(np.linalg.norm(mean)), 1e-9)
         return out
+
+
+@functools.lru_cache(maxsize=4)
+def load_speaker_encoder(weights: Path, device: str = "cpu") -> SpeakerEncoder:
+    """The encoder for ``weights`` on ``device``, loaded once per process and shared by every stage."""
+    return SpeakerEncoder(weights, device)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -23,15 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 from baseline_dub.audio import Audio, load_audio  # noqa: E402
 from baseline_dub.config import load_config  # noqa: E402
+from baseline_dub.metrics import sdr  # noqa: E402
 from baseline_dub.stages.separate import load_separator  # noqa: E402
 from baseline_dub.store import Store  # noqa: E402
 
 RATE = 44100
-
-
-def sdr(ref: np.ndarray, est: np.ndarray) -> float:
-    ref, est = ref.astype(np.float64), est.astype(np.float64)
-    return float(10 * np.log10(np.sum(ref**2) / max(np.sum((ref - est) ** 2), 1e-20)))
 
 
 def mixtures(real: Path, smrs: list[float]) -> list[tuple[str, Audio, Audio, Audio]]:

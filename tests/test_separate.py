@@ -12,6 +12,7 @@ import torch
 from baseline_dub import cli
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import SeparateConfig
+from baseline_dub.metrics import sdr
 from baseline_dub.stages import spleeter_unet as su
 from baseline_dub.stages.separate import Separator, load_separator, plan_chunks
 
@@ -22,10 +23,6 @@ def music_files(real_dir) -> list:
 
 def speech_files(real_dir) -> list:
     return sorted((real_dir / "ja_speech").glob("*.wav"))
-
-
-def sdr(ref: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref**2) / np.sum((ref - est) ** 2)))
 
 
 @pytest.fixture(scope="module")

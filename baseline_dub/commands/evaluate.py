@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from baseline_dub.errors import DataError
     from baseline_dub.evaluate import evaluate_run, find_split, load_english_asr, write_report
     from baseline_dub.profiles import resolve_config
-    from baseline_dub.speaker import SpeakerEncoder
+    from baseline_dub.speaker import load_speaker_encoder
     from baseline_dub.store import Store
 
     run_dir = Path(args.run)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
               else load_config(args.profile, args.config, args.device))
     encoder = None
     if any((run_dir / split).rglob("vocals.wav")):
-        encoder = SpeakerEncoder(store.path(config.speaker_model), resolve_device(config.device))
+        encoder = load_speaker_encoder(store.path(config.speaker_model), resolve_device(config.device))
     transcribe, asr_name = (None, None) if args.no_asr else load_english_asr(config, store)
     evaluation = evaluate_run(run_dir, split, data_dir=args.data, transcribe=transcribe, asr_name=asr_name,
                               encoder=encoder)

@@ -28,7 +28,7 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config
 from baseline_dub.devices import resolve_device
-from baseline_dub.speaker import SpeakerEncoder
+from baseline_dub.speaker import SpeakerEncoder, load_speaker_encoder
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
 
@@ -88,7 +88,7 @@ class OfflineBackend:
         """Build from the profile's ``diarize`` section; weights through the store."""
         cfg = config.diarize
         paths = store.require([cfg.segmentation_model, cfg.embedding_model])
-        encoder = SpeakerEncoder(paths[cfg.embedding_model], resolve_device(config.device))
+        encoder = load_speaker_encoder(paths[cfg.embedding_model], resolve_device(config.device))
         return cls(paths[cfg.segmentation_model], encoder, cfg.window_step_seconds, cfg.clustering_threshold,
                    cfg.min_embedding_seconds, cfg.batch_size)
 

@@ -33,7 +33,7 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import Config, SynthesizeConfig
 from baseline_dub.devices import resolve_device
 from baseline_dub.errors import ConfigError
-from baseline_dub.speaker import SpeakerEncoder, cosine
+from baseline_dub.speaker import SpeakerEncoder, cosine, load_speaker_encoder
 from baseline_dub.stages.text_normalize import normalize_text, split_chunks
 from baseline_dub.stages.types import Segment, Synthesis
 from baseline_dub.store import Store
@@ -202,7 +202,7 @@ def load_synthesizer(config: Config, store: Store) -> Synthesizer:
     """The configured backend (``synthesize.backend``) and the speaker encoder, weights from ``store``."""
     cfg = config.synthesize
     device = resolve_device(config.device)
-    encoder = SpeakerEncoder(store.path(config.speaker_model), device=device)
+    encoder = load_speaker_encoder(store.path(config.speaker_model), device)
     backend: Backend
     if cfg.backend == "kokoro":
         from baseline_dub.stages.tts_kokoro import load_kokoro
