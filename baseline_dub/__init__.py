@@ -1,6 +1,6 @@
 """baseline-dub: the Anim-400K baseline dub (Spleeter, PyAnnote, Whisper, YourTTS, remix) at scale.
 
-``from baseline_dub import dub_clip, DubPipeline`` (imported lazily: ``import baseline_dub`` stays cheap).
+``from baseline_dub import dub_clip, DubPipeline, Dataset`` (imported lazily: ``import baseline_dub`` stays cheap).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Dub", "DubPipeline", "dub_clip", "__version__"]
+__all__ = ["Dataset", "Dub", "DubPipeline", "dub_clip", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from baseline_dub.result import Dub
 
         return Dub
+    if name == "Dataset":
+        from baseline_dub.data.dataset import Dataset
+
+        return Dataset
     raise AttributeError(f"module 'baseline_dub' has no attribute {name!r}")

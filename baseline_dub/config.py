@@ -64,7 +64,7 @@ class DiarizeConfig:
 
 @dataclass(frozen=True)
 class TranslateConfig:
-    """Whisper speech translation (see baseline_dub/stages/translate.py and whisper_batch.py).
+    """Whisper speech translation (see baseline_dub/stages/translate/).
 
     ``language``: source language (``auto`` detects it per segment). ``beam_size`` applies at
     temperature 0, ``best_of`` to the sampled fallbacks of ``temperatures``. A segment is skipped (empty

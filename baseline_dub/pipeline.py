@@ -154,8 +154,8 @@ class DubPipeline:
         return out
 
     def _remix(self, w: _Work) -> Dub:
-        from baseline_dub.stages.mixing_ratio import estimate_mixing_ratio
         from baseline_dub.stages.remix import remix
+        from baseline_dub.stages.remix.mixing_ratio import estimate_mixing_ratio
 
         t0 = time.perf_counter()
         item, stems, cfg = w.item, w.stems, self.config.remix
@@ -230,7 +230,7 @@ def dub_clip(source: Any, profile: str = "auto", mixing_ratio: float | None = No
     ``Clip`` brings its annotation: speaker count (single-speaker clips skip diarization, as the paper),
     and the sidecar's mixing ratio and backing track when the dataset has them.
     """
-    from baseline_dub.dataset import Clip, Dataset
+    from baseline_dub.data.dataset import Clip, Dataset
 
     pipe = pipeline or _cached_pipeline(profile, device)
     if isinstance(source, Clip):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 CHILD = """
 import resource, sys, time
-from baseline_dub.annotations import load_annotations
-from baseline_dub.dataset import Dataset
+from baseline_dub.data.annotations import load_annotations
+from baseline_dub.data.dataset import Dataset
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 case, path = sys.argv[1], sys.argv[2]

@@ -17,7 +17,7 @@ import numpy as np
 
 from baseline_dub.audio import Audio, load_audio, normalize_loudness
 from baseline_dub.config import PROJECT_ROOT, load_config
-from baseline_dub.stages.mixing_ratio import estimate_mixing_ratio, mix_at_ratio
+from baseline_dub.stages.remix.mixing_ratio import estimate_mixing_ratio, mix_at_ratio
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 SPEECH = ["common_voice_ja_38843402_16k.wav", "common_voice_ja_38853932_16k.wav",

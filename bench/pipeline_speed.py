@@ -32,7 +32,7 @@ def rss_mb() -> float:
 
 def inputs(limit_real: int) -> list[tuple[str, object]]:
     from baseline_dub.audio import load_audio
-    from baseline_dub.dataset import Dataset
+    from baseline_dub.data.dataset import Dataset
     from baseline_dub.pipeline import DubInput, clip_input
 
     ds = Dataset.open(None)

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from baseline_dub.audio import write_audio
-    from baseline_dub.dataset import Dataset
+    from baseline_dub.data.dataset import Dataset
 
     ds = Dataset.open(None)
     clips = [c for c in ds.clips("test") if ds.has_audio(c.id)][: args.clips]

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from baseline_dub.audio import Audio, load_audio  # noqa: E402
 from baseline_dub.config import load_config  # noqa: E402
-from baseline_dub.metrics import sdr  # noqa: E402
+from baseline_dub.report.metrics import sdr  # noqa: E402
 from baseline_dub.stages.separate import load_separator  # noqa: E402
 from baseline_dub.store import Store  # noqa: E402
 

@@ -6,7 +6,7 @@ with ``spleeter==2.4.2`` and its own tensorflow from PyPI, then in that venv:
      statistic and bias (kernels keep Spleeter's he_uniform init), saves a TF checkpoint and packs
      it like Deezer's release (``2stems.tar.gz``);
   2. separates the input with Spleeter's ``Separator`` from that checkpoint;
-  3. converts the same tarball with the project's converter (``spleeter_weights.convert_deezer``).
+  3. converts the same tarball with the project's converter (``stages.separate.weights.convert_deezer``).
 Back in the project's venv the port separates the same input from the converted weights, and the
 agreement per stem is printed as SNR in dB (target: 40 dB or better).
 
@@ -36,7 +36,7 @@ import tensorflow as tf
 from spleeter.model import EstimatorSpecBuilder
 from spleeter.separator import Separator
 from spleeter.utils.configuration import load_configuration
-from baseline_dub.stages.spleeter_weights import convert_deezer
+from baseline_dub.stages.separate.weights import convert_deezer
 
 work = Path(sys.argv[1])
 model_dir = work / "2stems"

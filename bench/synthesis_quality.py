@@ -26,7 +26,7 @@ from baseline_dub.audio import load_audio
 from baseline_dub.config import PROJECT_ROOT, load_config
 from baseline_dub.devices import resolve_device
 from baseline_dub.stages.synthesize import load_synthesizer
-from baseline_dub.stages.text_normalize import normalize_text
+from baseline_dub.stages.synthesize.text import normalize_text
 from baseline_dub.store import Store
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real" / "ja_speech"

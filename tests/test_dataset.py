@@ -1,4 +1,4 @@
-"""Anim-400K annotations (baseline_dub.annotations, baseline_dub.dataset) on files built in tmp_path."""
+"""Anim-400K annotations (baseline_dub.data.annotations, baseline_dub.data.dataset) on files built in tmp_path."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from baseline_dub.annotations import SidecarColumns, load_annotations, load_sidecar, parse_timestamp
-from baseline_dub.dataset import Dataset
+from baseline_dub.data.annotations import SidecarColumns, load_annotations, load_sidecar, parse_timestamp
+from baseline_dub.data.dataset import Dataset
 from baseline_dub.errors import DataError
 
 

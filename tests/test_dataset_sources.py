@@ -14,9 +14,9 @@ import soundfile as sf
 from test_dataset import clip_entry, show, write_annotations
 
 from baseline_dub.audio import Audio
-from baseline_dub.dataset import Dataset
+from baseline_dub.data.dataset import Dataset
+from baseline_dub.data.sources import ConcatReader, FolderSource, TarSource, part_files
 from baseline_dub.errors import AudioError, DataError, MissingAudioError, UnsafeArchiveError
-from baseline_dub.sources import ConcatReader, FolderSource, TarSource, part_files
 
 RATE = 8000
 # annotation order; "cc/gone" has no audio anywhere, "dd/bad" has undecodable bytes

@@ -19,7 +19,7 @@ from baseline_dub.stages.diarize import (
     diarization_error_rate,
     load_diarizer,
 )
-from baseline_dub.stages.diarize_offline import powerset_to_multilabel, window_starts
+from baseline_dub.stages.diarize.offline import powerset_to_multilabel, window_starts
 from baseline_dub.stages.types import Segment
 
 RULES = SegmentRules(min_segment_seconds=0.5, merge_gap_seconds=0.3, overlap="drop")

@@ -16,8 +16,8 @@ import pytest
 
 from baseline_dub.audio import load_audio, loudness
 from baseline_dub.config import PROJECT_ROOT
-from baseline_dub.dataset import Dataset
-from baseline_dub.manifest import read_manifest
+from baseline_dub.data.dataset import Dataset
+from baseline_dub.runner.manifest import read_manifest
 
 BIN = Path(sys.executable).parent
 
@@ -112,8 +112,8 @@ def test_kill_and_resume_finishes_each_clip_exactly_once(tmp_path, sample):
 
 
 def test_ray_local_matches_single_process(make_run, tmp_path, sample):
-    from baseline_dub.run import RunOptions
-    from baseline_dub.run_ray import run_split_ray
+    from baseline_dub.runner.ray_backend import run_split_ray
+    from baseline_dub.runner.split import RunOptions
 
     out, _ = make_run
     summary = run_split_ray(RunOptions(split="test", out=str(tmp_path / "ray"), profile="offline", progress=False),

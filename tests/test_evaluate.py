@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from baseline_dub import cli, metrics
+from baseline_dub import cli
 from baseline_dub.audio import load_audio, loudness, write_audio
 from baseline_dub.errors import DataError
-from baseline_dub.evaluate import evaluate_run, find_split, read_manifest
+from baseline_dub.report import metrics
+from baseline_dub.report.evaluate import evaluate_run, find_split, read_manifest
 
 FEMALE = "common_voice_ja_38843402_16k.wav"  # 6.8 s
 MALE = "common_voice_ja_38853932_16k.wav"

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from baseline_dub.errors import ConfigError
-from baseline_dub.manifest import ManifestWriter, done_ids, manifest_name, read_manifest
-from baseline_dub.run import in_shard, output_paths, parse_shard
+from baseline_dub.runner.manifest import ManifestWriter, done_ids, manifest_name, read_manifest
+from baseline_dub.runner.split import in_shard, output_paths, parse_shard
 
 
 def test_last_row_wins_and_cut_line_is_ignored(tmp_path):

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from baseline_dub import metrics
+from baseline_dub.report import metrics
 
 
 def _ngrams(tokens: list[str], n: int) -> Counter[tuple[str, ...]]:

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from baseline_dub.audio import Audio, load_audio, loudness, normalize_loudness
 from baseline_dub.errors import DataError
-from baseline_dub.stages.mixing_ratio import (
+from baseline_dub.stages.remix.mixing_ratio import (
     check_ratio,
     estimate_mixing_ratio,
     fit_mixing_ratio,

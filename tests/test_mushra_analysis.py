@@ -20,7 +20,7 @@ import pytest
 
 from baseline_dub.cli import main
 from baseline_dub.errors import DataError
-from baseline_dub.mushra_analysis import analyze, read_ratings, write_report
+from baseline_dub.mushra.analysis import analyze, read_ratings, write_report
 
 T_975_15 = 2.131449545559323  # Student's t, 97.5 % quantile, 15 degrees of freedom (tables)
 HEADER = ["session_test_id", "email", "session_uuid", "trial_id", "rating_stimulus", "rating_score",

@@ -18,9 +18,8 @@ import yaml
 
 from baseline_dub.audio import Audio, load_audio, loudness, write_audio
 from baseline_dub.cli import main
-from baseline_dub.dataset import Dataset
-from baseline_dub.mushra import MAX_CONDITIONS, mushra_pages
-from baseline_dub.mushra_stimuli import (
+from baseline_dub.data.dataset import Dataset
+from baseline_dub.mushra.stimuli import (
     LOW_ANCHOR_HZ,
     MID_ANCHOR_HZ,
     BuildOptions,
@@ -29,6 +28,7 @@ from baseline_dub.mushra_stimuli import (
     lowpass,
     speech_window_start,
 )
+from baseline_dub.mushra.webmushra import MAX_CONDITIONS, mushra_pages
 
 RATE = 48000
 A, B, C, D, E = (f"aa/aa00000{i}-clip" for i in range(1, 6))
@@ -326,7 +326,7 @@ def test_builds_from_the_bundled_sample(tmp_path):
 
 def test_config_refuses_long_or_crowded_pages():
     from baseline_dub.errors import ConfigError
-    from baseline_dub.mushra import MushraItem, StimulusFile, webmushra_config
+    from baseline_dub.mushra.webmushra import MushraItem, StimulusFile, webmushra_config
 
     ref = StimulusFile("reference", "item01/reference.wav", 12.5, -23.0)
     with pytest.raises(ConfigError, match="longer than 12 s"):

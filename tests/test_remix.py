@@ -11,8 +11,8 @@ import pytest
 from baseline_dub.audio import Audio, load_audio, loudness, normalize_loudness
 from baseline_dub.config import RemixConfig, load_config
 from baseline_dub.errors import ConfigError, DataError
-from baseline_dub.stages.mixing_ratio import estimate_mixing_ratio
 from baseline_dub.stages.remix import remix
+from baseline_dub.stages.remix.mixing_ratio import estimate_mixing_ratio
 
 CEILING_DB = -1.0
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from baseline_dub.audio import Audio, load_audio
-from baseline_dub.stages.limiter import limit
+from baseline_dub.stages.remix.limiter import limit
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from baseline_dub.audio import Audio, load_audio
-from baseline_dub.stages.stretch import stretch_factor, time_stretch
+from baseline_dub.stages.remix.stretch import stretch_factor, time_stretch
 
 
 def _fundamental(audio: Audio) -> float:

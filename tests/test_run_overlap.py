@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from baseline_dub.run import prefetched
+from baseline_dub.runner.split import prefetched
 
 
 def test_prefetch_keeps_order_and_stays_bounded():

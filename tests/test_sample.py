@@ -15,7 +15,7 @@ import pytest
 from baseline_dub.audio import Audio, decode_bytes, loudness
 from baseline_dub.cli import main
 from baseline_dub.config import PROJECT_ROOT
-from baseline_dub.dataset import SAMPLE_DIR, Dataset
+from baseline_dub.data.dataset import SAMPLE_DIR, Dataset
 from baseline_dub.errors import MissingAudioError
 
 SCRIPT = PROJECT_ROOT / "scripts" / "make_sample_dataset.py"

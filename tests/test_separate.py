@@ -12,9 +12,9 @@ import torch
 from baseline_dub import cli
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import SeparateConfig
-from baseline_dub.metrics import sdr
-from baseline_dub.stages import spleeter_unet as su
+from baseline_dub.report.metrics import sdr
 from baseline_dub.stages.separate import Separator, load_separator, plan_chunks
+from baseline_dub.stages.separate import unet as su
 
 
 def music_files(real_dir) -> list:

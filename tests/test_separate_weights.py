@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages import spleeter_weights as sw
 from baseline_dub.stages.separate import load_unet
-from baseline_dub.stages.spleeter_unet import SpleeterUNet
+from baseline_dub.stages.separate import weights as sw
+from baseline_dub.stages.separate.unet import SpleeterUNet
 from baseline_dub.store import sha256_file
 
 

@@ -51,7 +51,7 @@ def tiny(tmp_path, real_bytes) -> Store:
         _entry("remote", "r/model.bin", {"kind": "url", "url": "https://example.invalid/model.bin"}, None,
                profiles=("paper",)),
         _entry("remote-derived", "r/derived.bin", {"kind": "convert", "inputs": ["remote"],
-               "converter": "baseline_dub.stages.spleeter_weights:convert_deezer"}, None, profiles=("paper",)),
+               "converter": "baseline_dub.stages.separate.weights:convert_deezer"}, None, profiles=("paper",)),
     ]}
     return Store(root=tmp_path / "models", registry=registry)
 

@@ -149,7 +149,7 @@ def test_checkpoint_with_pickled_objects_is_refused(tiny_store: Store, tmp_path:
     import argparse
     import shutil
 
-    from baseline_dub.stages.tts_yourtts import YourTTSBackend
+    from baseline_dub.stages.synthesize.yourtts import YourTTSBackend
 
     folder = tmp_path / "your_tts"
     shutil.copytree(tiny_store.path("yourtts"), folder)

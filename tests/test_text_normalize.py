@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from baseline_dub.stages.text_normalize import normalize_text, split_chunks
+from baseline_dub.stages.synthesize.text import normalize_text, split_chunks
 
 
 @pytest.mark.parametrize(("text", "spoken"), [

@@ -6,7 +6,7 @@ import numpy as np
 from whisper.decoding import DecodingResult
 
 from baseline_dub.stages.translate import looks_english
-from baseline_dub.stages.whisper_batch import (
+from baseline_dub.stages.translate.batch import (
     SkipRules,
     _best,
     compression_ratio,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from baseline_dub.dataset import Dataset
+from baseline_dub.data.dataset import Dataset
 
 
 def register(sub: argparse._SubParsersAction) -> None:

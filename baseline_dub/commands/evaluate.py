@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from baseline_dub.config import load_config
     from baseline_dub.devices import resolve_device
     from baseline_dub.errors import DataError
-    from baseline_dub.evaluate import evaluate_run, find_split, load_english_asr, write_report
     from baseline_dub.profiles import resolve_config
+    from baseline_dub.report.evaluate import evaluate_run, find_split, load_english_asr, write_report
     from baseline_dub.speaker import load_speaker_encoder
     from baseline_dub.store import Store
 

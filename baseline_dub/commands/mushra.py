@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from baseline_dub.dataset import Dataset
-    from baseline_dub.mushra_stimuli import BuildOptions, build_mushra
+    from baseline_dub.data.dataset import Dataset
+    from baseline_dub.mushra.stimuli import BuildOptions, build_mushra
 
     options = BuildOptions(split=args.split, items=args.items, seed=args.seed, rate=args.rate,
                            target_lufs=args.lufs, max_seconds=args.max_seconds)
@@ -71,7 +71,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from baseline_dub.mushra_analysis import analyze, write_report
+    from baseline_dub.mushra.analysis import analyze, write_report
 
     results = analyze(args.results, mid_anchor_rule=not args.no_anchor_screening)
     out = args.out or args.results.parent

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from baseline_dub.run import RunOptions, parse_shard, run_split
+    from baseline_dub.runner.split import RunOptions, parse_shard, run_split
 
     opts = RunOptions(
         split=args.split, data=args.data, out=args.out, profile=args.profile, device=args.device,
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         keep=args.keep, batch_clips=args.batch_clips, progress=not args.no_progress,
     )
     if args.ray:
-        from baseline_dub.run_ray import run_split_ray
+        from baseline_dub.runner.ray_backend import run_split_ray
 
         summary = run_split_ray(opts, args.ray, actors=args.actors, cpus_per_actor=args.cpus_per_actor)
     else:

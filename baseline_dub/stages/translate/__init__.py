@@ -1,12 +1,12 @@
-"""Translation stage: Whisper speech translation (Japanese -> English) of single-speaker segments.
+"""Translation stage: single-speaker Japanese segment audio -> English ``Translation`` (Whisper translate).
 
 Both profiles run openai-whisper; they differ only in weights. ``paper`` loads the size named in
 ``configs/paper.yaml`` (default ``large-v2``; ``turbo`` is refused because it was not trained to
 translate); ``offline`` loads Whisper ``base`` converted from CTranslate2 by
-``baseline_dub.stages.whisper_convert``. Checkpoints are read with ``torch.load(weights_only=True)``
+``baseline_dub.stages.translate.convert``. Checkpoints are read with ``torch.load(weights_only=True)``
 through the model store, and must fill the model with no missing or unexpected key.
 
-Segments are decoded in batches (``baseline_dub.stages.whisper_batch``). A segment judged silent or
+Segments are decoded in batches (``baseline_dub.stages.translate.batch``). A segment judged silent or
 hallucinated comes back as ``Translation(text="", skipped=<reason>)`` so that no speech is made for it.
 """
 
@@ -21,8 +21,7 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import Config, TranslateConfig
 from baseline_dub.devices import resolve_device
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.types import Translation
-from baseline_dub.stages.whisper_batch import (
+from baseline_dub.stages.translate.batch import (
     SAMPLE_RATE,
     WINDOW_SECONDS,
     Decoded,
@@ -32,6 +31,7 @@ from baseline_dub.stages.whisper_batch import (
     is_silent,
     skip_reason,
 )
+from baseline_dub.stages.types import Translation
 from baseline_dub.store import Store
 
 TASKS = ("translate", "transcribe")

@@ -1,4 +1,4 @@
-"""The separation stage: Spleeter 2 stems (vocals, backing) with the project's PyTorch port.
+"""The separation stage: a clip's audio -> ``Stems`` (vocals, backing), Spleeter 2 stems in a PyTorch port.
 
 ``load_separator(config, store)`` loads both U-Nets once (weights verified by the store) onto the
 configured device. ``Separator.separate`` takes any rate, channel count and length: audio is
@@ -21,7 +21,7 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, SeparateConfig
 from baseline_dub.devices import resolve_device
-from baseline_dub.stages import spleeter_unet as su
+from baseline_dub.stages.separate import unet as su
 from baseline_dub.stages.types import Stems
 from baseline_dub.store import Store
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from baseline_dub import metrics
 from baseline_dub.atomic import atomic_write_bytes
+from baseline_dub.report import metrics
 
 
 def number(value: float, digits: int) -> str:

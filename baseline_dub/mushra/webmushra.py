@@ -10,8 +10,8 @@ the condition names themselves (``baseline``, ``anchor35``, ``anchor70``, extra 
 never labelled on screen (``showConditionNames`` is left unset) and their order is shuffled per page
 (``randomize: true``); the item pages are shuffled too (a ``random`` page list).
 
-The stimuli are made by :mod:`baseline_dub.mushra_stimuli`; results are analysed by
-:mod:`baseline_dub.mushra_analysis`.
+The stimuli are made by :mod:`baseline_dub.mushra.stimuli`; results are analysed by
+:mod:`baseline_dub.mushra.analysis`.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import stats
 
 from baseline_dub.errors import DataError
-from baseline_dub.mushra import ANCHORS, LOW_ANCHOR, MID_ANCHOR, REFERENCE, write_text_atomic
+from baseline_dub.mushra.webmushra import ANCHORS, LOW_ANCHOR, MID_ANCHOR, REFERENCE, write_text_atomic
 
 REQUIRED_COLUMNS = ("session_uuid", "trial_id", "rating_stimulus", "rating_score")
 REFERENCE_MIN = 90.0

@@ -19,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from baseline_dub import manifest as run_manifest
-from baseline_dub import metrics
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.audio import Audio
 from baseline_dub.errors import DataError
-from baseline_dub.manifest import DONE
-from baseline_dub.report_format import fmt, histogram, stage_chart, stats, table
+from baseline_dub.report import metrics
+from baseline_dub.report.formatting import fmt, histogram, stage_chart, stats, table
+from baseline_dub.runner import manifest as run_manifest
+from baseline_dub.runner.manifest import DONE
 
 MANIFEST_GLOB = "manifest*.jsonl"
 
@@ -49,7 +49,7 @@ class Manifest:
 
 
 def read_manifest(split_dir: str | Path) -> Manifest:
-    """Read every ``manifest*.jsonl`` of a split's output folder (``baseline_dub.manifest``): the last row
+    """Read every ``manifest*.jsonl`` of a split's output folder (``baseline_dub.runner.manifest``): the last row
     of each ``clip_id`` wins, a line cut by a kill is ignored."""
     split_dir = Path(split_dir)
     files = tuple(sorted(split_dir.glob(MANIFEST_GLOB)))
@@ -92,7 +92,7 @@ def _source_reader(data_dir: str | Path) -> Callable[[str], Audio]:
 
     def read(clip_id: str) -> Audio:
         if not opened:
-            from baseline_dub.dataset import Dataset
+            from baseline_dub.data.dataset import Dataset
 
             opened.append(Dataset.open(data_dir))
         return opened[0].audio(clip_id)

@@ -25,7 +25,7 @@ from typing import Any
 
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.errors import BaselineDubError, ConfigError, MissingAudioError
-from baseline_dub.manifest import DONE, FAILED, MISSING, ManifestWriter, done_ids, manifest_name
+from baseline_dub.runner.manifest import DONE, FAILED, MISSING, ManifestWriter, done_ids, manifest_name
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ class _Run:
 
     @classmethod
     def plan(cls, opts: RunOptions) -> _Run:
-        from baseline_dub.dataset import Dataset
+        from baseline_dub.data.dataset import Dataset
 
         dataset = Dataset.open(opts.data)
         if opts.split not in dataset.splits():

@@ -5,8 +5,8 @@ folder holding ``anim400k_annotations*.json`` and the audio as an extracted ``an
 folder (the doubled ``anim400k_audio_clips/anim400k_audio_clips/`` layout too), as
 ``anim400k_audio_clips.tar.gz``, or as ``anim400k_audio_clips.tar.gz.part-*``; nothing is extracted.
 An optional ``anim400k_sidecar.csv``/``.json`` beside the annotations adds per-clip backing track and
-mixing ratio. See ``baseline_dub.annotations`` for the timestamp formats and the skip/error policy and
-``baseline_dub.sources`` for the archive safety rules and the cost of random access on a tarball.
+mixing ratio. See ``baseline_dub.data.annotations`` for the timestamp formats and the skip/error policy and
+``baseline_dub.data.sources`` for the archive safety rules and the cost of random access on a tarball.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from baseline_dub.annotations import (
+from baseline_dub.audio import Audio, decode_bytes
+from baseline_dub.config import PROJECT_ROOT
+from baseline_dub.data.annotations import (
     SPLITS,
     Clip,
     SidecarColumns,
@@ -24,10 +26,8 @@ from baseline_dub.annotations import (
     load_annotations,
     load_sidecar,
 )
-from baseline_dub.audio import Audio, decode_bytes
-from baseline_dub.config import PROJECT_ROOT
+from baseline_dub.data.sources import AudioSource, TarSource, find_source
 from baseline_dub.errors import BaselineDubError, DataError, MissingAudioError
-from baseline_dub.sources import AudioSource, TarSource, find_source
 
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 ANNOTATIONS_GLOB = "anim400k_annotations*.json"
@@ -80,7 +80,7 @@ class Dataset:
         ``None`` (and no ``annotations``) opens the bundled sample. Explicit ``annotations``, ``audio``
         (folder, tarball or one ``.part-*``) and ``sidecar`` override what is found in the folder.
         ``splits`` limits which splits are turned into clips (the JSON is parsed whole regardless);
-        ``strict`` makes malformed entries errors instead of skipped (see ``baseline_dub.annotations``).
+        ``strict`` makes malformed entries errors instead of skipped (see ``baseline_dub.data.annotations``).
         """
         folder: Path | None = None
         audio_path = Path(audio) if audio is not None else None

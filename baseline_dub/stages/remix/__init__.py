@@ -1,8 +1,8 @@
-"""Remix: the syntheses placed on a vocal track and mixed with the backing at the clip's mixing ratio.
+"""Remix: backing + placed syntheses + source mix -> the dub (mixed at the clip's mixing ratio, source loudness).
 
 As the paper's baseline: each synthesis starts at its segment's start; the vocal track and the
 backing are loudness-normalised to ``RemixConfig.target_lufs`` and mixed as ``r * v_n + (1 - r) *
-b_n`` (the parameterisation of ``baseline_dub.stages.mixing_ratio``, so a ratio estimated from the
+b_n`` (the parameterisation of ``baseline_dub.stages.remix.mixing_ratio``, so a ratio estimated from the
 Japanese mix reproduces its vocal/backing balance); the result is brought to the source mix's
 integrated loudness and passed through a look-ahead peak limiter (``limiter_ceiling_db``). The
 output has the source clip's rate, channel count and exact length.
@@ -23,9 +23,9 @@ import numpy as np
 from baseline_dub.audio import SILENCE_LUFS, Audio, loudness
 from baseline_dub.config import RemixConfig
 from baseline_dub.errors import DataError
-from baseline_dub.stages.limiter import limit
-from baseline_dub.stages.mixing_ratio import check_ratio, mix_at_ratio, normalized_stem
-from baseline_dub.stages.stretch import stretch_factor, time_stretch
+from baseline_dub.stages.remix.limiter import limit
+from baseline_dub.stages.remix.mixing_ratio import check_ratio, mix_at_ratio, normalized_stem
+from baseline_dub.stages.remix.stretch import stretch_factor, time_stretch
 
 # Overruns shorter than one millisecond are rounding, not overruns.
 _OVERRUN_TOLERANCE = 1e-3

@@ -41,8 +41,7 @@ from scipy import signal
 
 from baseline_dub.audio import Audio, load_audio, loudness, normalize_loudness, write_audio
 from baseline_dub.errors import BaselineDubError, ConfigError, DataError
-from baseline_dub.manifest import DONE, read_manifest
-from baseline_dub.mushra import (
+from baseline_dub.mushra.webmushra import (
     BASELINE,
     LOW_ANCHOR,
     MAX_SECONDS,
@@ -56,7 +55,8 @@ from baseline_dub.mushra import (
     write_test_files,
     write_text_atomic,
 )
-from baseline_dub.run import output_paths
+from baseline_dub.runner.manifest import DONE, read_manifest
+from baseline_dub.runner.split import output_paths
 
 LOW_ANCHOR_HZ = 3500.0
 MID_ANCHOR_HZ = 7000.0
@@ -275,7 +275,7 @@ def build_mushra(dataset: Any, dubs: Path, out: Path, options: BuildOptions = Bu
                  systems: Mapping[str, Path] | None = None) -> MushraBuild:
     """Build a webMUSHRA test in ``out`` from a split run (``dubs``) and optional extra systems.
 
-    ``dataset`` is a :class:`baseline_dub.dataset.Dataset`. Clips are shuffled with ``options.seed``;
+    ``dataset`` is a :class:`baseline_dub.data.dataset.Dataset`. Clips are shuffled with ``options.seed``;
     those without gold EN audio or without a finished dub in every system are skipped with a reason
     (also written to ``skipped.csv``); the first ``options.items`` usable clips become items. Raises
     ``DataError`` when no clip is usable.

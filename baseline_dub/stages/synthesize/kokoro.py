@@ -26,7 +26,7 @@ from baseline_dub.config import Config
 from baseline_dub.errors import StageError
 from baseline_dub.speaker import RATE as SPEAKER_RATE
 from baseline_dub.speaker import SpeakerEncoder
-from baseline_dub.stages.synthesize import Spoken
+from baseline_dub.stages.synthesize.backend import Spoken
 from baseline_dub.store import Store
 
 CALIBRATION_TEXT = ("The quick brown fox jumps over the lazy dog, "

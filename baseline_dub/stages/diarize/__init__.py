@@ -185,11 +185,11 @@ def load_diarizer(config: Config, store: Store) -> Diarizer:
     cfg = config.diarize
     SegmentRules.from_config(cfg)
     if cfg.backend == "offline":
-        from baseline_dub.stages.diarize_offline import OfflineBackend
+        from baseline_dub.stages.diarize.offline import OfflineBackend
 
         backend: Backend = OfflineBackend.from_store(config, store)
     elif cfg.backend == "pyannote":
-        from baseline_dub.stages.diarize_pyannote import PyannoteBackend
+        from baseline_dub.stages.diarize.pyannote_pipeline import PyannoteBackend
 
         backend = PyannoteBackend.from_store(config, store)
     else:

@@ -28,9 +28,9 @@ _NOT_WORD = re.compile(r"[^\w\s]|_")
 
 def normalize_text(text: str) -> str:
     """Text as compared by WER: numbers, money, ordinals and symbols spelled out exactly as the synthesis
-    stage reads them (``baseline_dub.stages.text_normalize``), then lower case, apostrophes dropped,
+    stage reads them (``baseline_dub.stages.synthesize.text``), then lower case, apostrophes dropped,
     other punctuation and hyphens turned into spaces, whitespace collapsed."""
-    from baseline_dub.stages.text_normalize import normalize_text as spoken
+    from baseline_dub.stages.synthesize.text import normalize_text as spoken
 
     text = spoken(text).lower().replace("'", "")
     return " ".join(_NOT_WORD.sub(" ", text).split())

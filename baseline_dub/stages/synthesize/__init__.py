@@ -2,7 +2,7 @@
 
 Rules, in order:
 
-1. Text: :func:`~baseline_dub.stages.text_normalize.normalize_text` spells out numbers, symbols and
+1. Text: :func:`~baseline_dub.stages.synthesize.text.normalize_text` spells out numbers, symbols and
    abbreviations; text with nothing speakable is *skipped* (``skipped="empty_text"``, no audio);
    longer text is cut at sentence boundaries into pieces of ``max_chars_per_chunk`` that are
    synthesized one by one and joined with ``chunk_pause_seconds`` of silence.
@@ -24,8 +24,6 @@ Output is deterministic: the same text, reference and ``seed`` give the same sam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 import numpy as np
 
@@ -34,112 +32,25 @@ from baseline_dub.config import Config, SynthesizeConfig
 from baseline_dub.devices import resolve_device
 from baseline_dub.errors import ConfigError
 from baseline_dub.speaker import SpeakerEncoder, cosine, load_speaker_encoder
-from baseline_dub.stages.text_normalize import normalize_text, split_chunks
-from baseline_dub.stages.types import Segment, Synthesis
+from baseline_dub.stages.synthesize.backend import Backend, Spoken
+from baseline_dub.stages.synthesize.reference import (
+    TRIM_TOP_DB,
+    PreparedReference,
+    VoiceReference,
+    prepare_reference,
+    reference_for,
+    trim_silence,
+)
+from baseline_dub.stages.synthesize.text import normalize_text, split_chunks
+from baseline_dub.stages.types import Synthesis
 from baseline_dub.store import Store
 
+__all__ = [
+    "BACKENDS", "TRIM_TOP_DB", "Backend", "PreparedReference", "Spoken", "Synthesizer", "VoiceReference",
+    "load_synthesizer", "prepare_reference", "reference_for", "trim_silence",
+]
+
 BACKENDS = ("yourtts", "kokoro")
-TRIM_TOP_DB = 35.0
-
-
-@dataclass(frozen=True)
-class VoiceReference:
-    """What the pipeline knows of one segment's voice: its vocals, the speaker's other segments, the clip."""
-
-    segment: Audio
-    same_speaker: tuple[Audio, ...] = ()
-    clip: Audio | None = None
-
-
-@dataclass(frozen=True)
-class PreparedReference:
-    """The reference a backend hears: mono, at its rate, trimmed, and where it came from."""
-
-    audio: Audio
-    source: str
-
-    @property
-    def seconds(self) -> float:
-        return self.audio.duration
-
-
-@dataclass(frozen=True)
-class Spoken:
-    """A backend's answer: one waveform per text piece (at the backend's rate) and the voice used."""
-
-    pieces: tuple[np.ndarray, ...]
-    voice: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Backend(Protocol):
-    """A TTS model that speaks English text pieces in a voice taken from a reference recording."""
-
-    name: str
-    voice_method: str
-    rate: int
-    reference_rate: int
-
-    def speak(self, chunks: Sequence[str], reference: Audio, reference_embedding: np.ndarray,
-              seed: int) -> Spoken:
-        """Speak each of ``chunks`` with the voice of ``reference`` (mono, ``reference_rate``)."""
-        ...
-
-
-def trim_silence(audio: Audio, rate: int, top_db: float = TRIM_TOP_DB) -> Audio:
-    """Mono at ``rate`` with every stretch quieter than ``top_db`` under the peak removed.
-
-    The non-silent intervals are concatenated; a silent or empty input gives an empty ``Audio``.
-    """
-    import librosa
-
-    mono = audio.mono().resample(rate)
-    wav = mono.samples[0]
-    if wav.size == 0 or not np.any(wav):
-        return Audio(np.zeros(0, dtype=np.float32), rate)
-    intervals = librosa.effects.split(wav, top_db=top_db, frame_length=1024, hop_length=256)
-    kept = [wav[a:b] for a, b in intervals]
-    return Audio(np.concatenate(kept) if kept else np.zeros(0, dtype=np.float32), rate)
-
-
-def prepare_reference(reference: VoiceReference, rate: int, min_seconds: float,
-                      max_seconds: float) -> PreparedReference:
-    """Apply the reference rules (module docstring, rule 2) to one segment's voice.
-
-    The segment alone is used when its trimmed sound lasts ``min_seconds``; otherwise the same
-    speaker's segments are appended one at a time until it does, then the clip's vocals. The result
-    is cut to ``max_seconds``.
-    """
-    parts = [trim_silence(reference.segment, rate)]
-    source = "segment"
-    total = parts[0].frames
-
-    def short() -> bool:
-        return total < min_seconds * rate
-
-    for other in reference.same_speaker:
-        if not short():
-            break
-        piece = trim_silence(other, rate)
-        if piece.frames:
-            parts.append(piece)
-            total += piece.frames
-            source = "speaker"
-    if short() and reference.clip is not None:
-        piece = trim_silence(reference.clip, rate)
-        if piece.frames:
-            parts.append(piece)
-            total += piece.frames
-            source = "clip"
-    joined = np.concatenate([p.samples[0] for p in parts])[: int(round(max_seconds * rate))]
-    return PreparedReference(Audio(joined, rate), source)
-
-
-def reference_for(segment: Segment, segments: Sequence[Segment], vocals: Audio) -> VoiceReference:
-    """The :class:`VoiceReference` of ``segment``: its slice of ``vocals``, the speaker's others, the clip."""
-    others = tuple(vocals.slice(s.start, s.end) for s in segments
-                   if s.speaker == segment.speaker and s != segment)
-    return VoiceReference(vocals.slice(segment.start, segment.end), others, vocals)
 
 
 class Synthesizer:
@@ -205,11 +116,11 @@ def load_synthesizer(config: Config, store: Store) -> Synthesizer:
     encoder = load_speaker_encoder(store.path(config.speaker_model), device)
     backend: Backend
     if cfg.backend == "kokoro":
-        from baseline_dub.stages.tts_kokoro import load_kokoro
+        from baseline_dub.stages.synthesize.kokoro import load_kokoro
 
         backend = load_kokoro(config, store, encoder, device)
     elif cfg.backend == "yourtts":
-        from baseline_dub.stages.tts_yourtts import load_yourtts
+        from baseline_dub.stages.synthesize.yourtts import load_yourtts
 
         backend = load_yourtts(cfg, store, device)
     else:

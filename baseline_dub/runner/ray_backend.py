@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from baseline_dub.errors import BaselineDubError, ConfigError
-from baseline_dub.run import RunOptions, RunSummary, _Run, dub_rows
+from baseline_dub.runner.split import RunOptions, RunSummary, _Run, dub_rows
 
 
 class PipelineActor:
@@ -26,7 +26,7 @@ class PipelineActor:
     def __init__(self, options: dict[str, Any], threads: int) -> None:
         import torch
 
-        from baseline_dub.dataset import Dataset
+        from baseline_dub.data.dataset import Dataset
         from baseline_dub.pipeline import DubPipeline
 
         torch.set_num_threads(max(1, threads))

@@ -1,0 +1,143 @@
+"""The tree is the architecture: imports go one way between the parts, and no module imports itself in a circle.
+
+Parts, lowest first (DESIGN.md): the shared foundations, ``data``, the stages in chain order (``stages.types``,
+``separate``, ``diarize``, ``translate``, ``synthesize``, ``remix``), ``pipeline``/``result``, ``runner``,
+``mushra`` and ``report`` (side by side: neither imports the other), ``commands``, then ``cli`` and the public
+API in ``baseline_dub/__init__``. A module may import its own part or a lower one, never a higher one or a
+sibling. Every import counts, including those inside functions (a lazy import is still a dependency).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from baseline_dub.config import PACKAGE_ROOT
+
+FOUNDATIONS = ("audio", "atomic", "errors", "config", "devices", "profiles", "store", "speaker")
+# (rank, part, module prefixes): a module may import its own part or a part of lower rank.
+PARTS: list[tuple[int, str, tuple[str, ...]]] = [
+    (0, "foundations", tuple(f"baseline_dub.{m}" for m in FOUNDATIONS)),
+    (1, "data", ("baseline_dub.data",)),
+    (2, "stages.types", ("baseline_dub.stages.types", "baseline_dub.stages")),
+    (3, "separate", ("baseline_dub.stages.separate",)),
+    (4, "diarize", ("baseline_dub.stages.diarize",)),
+    (5, "translate", ("baseline_dub.stages.translate",)),
+    (6, "synthesize", ("baseline_dub.stages.synthesize",)),
+    (7, "remix", ("baseline_dub.stages.remix",)),
+    (8, "pipeline", ("baseline_dub.pipeline", "baseline_dub.result")),
+    (9, "runner", ("baseline_dub.runner",)),
+    (10, "mushra", ("baseline_dub.mushra",)),
+    (10, "report", ("baseline_dub.report",)),
+    (11, "commands", ("baseline_dub.commands",)),
+    (12, "cli", ("baseline_dub.cli", "baseline_dub")),
+]
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """``{module: modules of the package it imports}`` for every module under ``root`` (a package folder)."""
+    pkg = root.name
+    modules = {module_name(p, root): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # ``from pkg.a import b``: the module ``pkg.a.b`` when it is one, else ``pkg.a``
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                           for a in node.names]
+            else:
+                assert not (isinstance(node, ast.ImportFrom) and node.level), f"{path}: relative import"
+                continue
+            deps.update(t for t in targets if t.split(".")[0] == pkg and t in modules and t != name)
+        graph[name] = deps
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle (as a path that returns to its start), or ``None``."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                return stack[stack.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def part_of(module: str) -> tuple[int, str]:
+    """(rank, part) of a module: the part whose longest prefix names it."""
+    best: tuple[int, str, str] | None = None
+    for rank, part, prefixes in PARTS:
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[2])):
+                best = (rank, part, prefix)
+    assert best is not None, f"{module} belongs to no part of the architecture; add it to PARTS"
+    return best[0], best[1]
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for module, deps in graph.items():
+        rank, part = part_of(module)
+        for dep in deps:
+            dep_rank, dep_part = part_of(dep)
+            if dep_part != part and dep_rank >= rank:
+                bad.append(f"{module} ({part}) imports {dep} ({dep_part})")
+    return sorted(bad)
+
+
+def test_the_package_has_no_import_circle_and_no_upward_import() -> None:
+    graph = import_graph(PACKAGE_ROOT)
+    assert len(graph) > 50 and sum(map(len, graph.values())) > 150, "the walk found too few modules or imports"
+    assert find_cycle(graph) is None, f"import circle: {' -> '.join(find_cycle(graph) or [])}"
+    assert upward_imports(graph) == []
+
+
+def test_every_stage_is_a_package_with_its_protocol_and_loader() -> None:
+    for stage, loader in [("separate", "load_separator"), ("diarize", "load_diarizer"),
+                          ("translate", "load_translator"), ("synthesize", "load_synthesizer")]:
+        init = PACKAGE_ROOT / "stages" / stage / "__init__.py"
+        tree = ast.parse(init.read_text())
+        doc = ast.get_docstring(tree) or ""
+        assert "->" in doc.splitlines()[0], f"{init}: the docstring's first line says what the stage takes -> gives"
+        names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+        assert loader in names, f"{init} defines no {loader}"
+
+
+def test_the_checks_catch_a_circle_and_an_upward_import(tmp_path: Path) -> None:
+    pkg = tmp_path / "baseline_dub"
+    (pkg / "stages" / "separate").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "stages" / "__init__.py").write_text("")
+    (pkg / "audio.py").write_text("from baseline_dub.stages.separate import loader\n")  # upward
+    lazy = "def f():\n    from baseline_dub.stages.separate import unet\n"  # a lazy import still counts
+    (pkg / "stages" / "separate" / "__init__.py").write_text(lazy)
+    (pkg / "stages" / "separate" / "unet.py").write_text("from baseline_dub.stages.separate import f\n")
+    (pkg / "stages" / "separate" / "loader.py").write_text("import baseline_dub.audio\n")
+    graph = import_graph(pkg)
+    assert find_cycle(graph) in (
+        ["baseline_dub.stages.separate", "baseline_dub.stages.separate.unet", "baseline_dub.stages.separate"],
+        ["baseline_dub.audio", "baseline_dub.stages.separate.loader", "baseline_dub.audio"],
+    )
+    assert upward_imports(graph) == [
+        "baseline_dub.audio (foundations) imports baseline_dub.stages.separate.loader (separate)"]
