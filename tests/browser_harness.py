@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -141,14 +142,22 @@ def run_browser(script: str, args: dict[str, Any], timeout: float = 180.0) -> Br
     """
     require_browser_tools(php=False)
     env = {**os.environ, "CHROMIUM": CHROMIUM, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
+    # Its own session, so that a timeout ends node and the Chromium it started together.
+    proc = subprocess.Popen(["node", str(BROWSER_DIR / script), json.dumps(args)], cwd=BROWSER_DIR, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        proc = subprocess.run(["node", str(BROWSER_DIR / script), json.dumps(args)], cwd=BROWSER_DIR, env=env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"{script} ran over {timeout} s; stderr: {exc.stderr!r}") from None
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)  # chromium.js closes Chromium (its own process group) on SIGTERM
+        try:
+            _, stderr = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, stderr = proc.communicate()
+        raise AssertionError(f"{script} ran over {timeout} s; stderr: {stderr[-4000:]}") from None
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
     if not lines:
-        raise AssertionError(f"{script} printed no report (rc {proc.returncode}): {proc.stderr[-4000:]}")
+        raise AssertionError(f"{script} printed no report (rc {proc.returncode}): {stderr[-4000:]}")
     report = json.loads(lines[-1])
     return BrowserRun(report["ok"], report["result"], report["error"], report["notes"], report["console"],
                       report["pageErrors"], report["failedRequests"], report["badResponses"])

@@ -7,6 +7,7 @@
 //   {"ok": true|false, "result": <callback's value>, "error": <stack or null>, "notes": [...],
 //    "console": [{"type", "text", "url"}], "pageErrors": [...], "failedRequests": [...], "badResponses": [...]}
 // then exits 0 (ok) or 1. `note(x)` adds x to "notes" (e.g. a measured figure) even if the callback fails.
+// On SIGTERM (the harness's timeout) it closes Chromium, removes the profile and reports what it has.
 "use strict";
 
 const fs = require("fs");
@@ -24,15 +25,26 @@ async function main(callback) {
   const record = { ok: false, result: null, error: null, notes: [], console: [], pageErrors: [],
                    failedRequests: [], badResponses: [] };
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "baseline-dub-chromium-"));
-  let context = null;
+  const launching = chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 900 },
+    timeout: 60000,
+    handleSIGTERM: false,
+  });
+  let finished = false;
+  const finish = async (code) => {
+    if (finished) return;
+    finished = true;
+    const context = await launching.catch(() => null);
+    if (context) await context.close().catch(() => {});
+    try { fs.rmSync(profile, { recursive: true, force: true }); } catch (e) { /* best effort */ }
+    process.stdout.write(JSON.stringify(record) + "\n", () => process.exit(code));
+  };
+  process.on("SIGTERM", () => { record.error = record.error || "terminated (timeout)"; finish(1); });
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1280, height: 900 },
-      timeout: 60000,
-    });
+    const context = await launching;
     const watch = (page) => {
       page.on("console", (m) => record.console.push({ type: m.type(), text: m.text(), url: page.url() }));
       page.on("pageerror", (e) => record.pageErrors.push(String(e && e.stack || e)));
@@ -47,12 +59,8 @@ async function main(callback) {
     record.ok = true;
   } catch (e) {
     record.error = String(e && e.stack || e);
-  } finally {
-    if (context) await context.close().catch(() => {});
-    fs.rmSync(profile, { recursive: true, force: true });
   }
-  process.stdout.write(JSON.stringify(record) + "\n");
-  process.exit(record.ok ? 0 : 1);
+  await finish(record.ok ? 0 : 1);
 }
 
 module.exports = { main, FLAGS };
