@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.setup-stamp
 MODELS_STAMP := models/.offline-stamp
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.install-stamp
 SPLIT ?= test
 DATA ?=
 OUT ?= runs/baseline
@@ -13,7 +15,7 @@ DEVICE ?= auto
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup models test baseline lint mushra evaluate bench sample clean
+.PHONY: setup models browser-tools browser-apt test baseline lint mushra evaluate bench sample clean
 
 setup: $(SETUP_STAMP)
 
@@ -31,7 +33,24 @@ $(MODELS_STAMP): $(SETUP_STAMP) configs/models.yaml
 	$(BIN)/baseline-dub models download --profile offline
 	@touch $@
 
-test: models
+# The browser tests' tools: Debian php-cli, chromium, nodejs and npm when missing (checked on every run,
+# installed only if absent), and the pinned playwright-core of tests/browser/package-lock.json (once per lock).
+browser-tools: $(BROWSER_STAMP)
+
+browser-apt:
+	@missing=""; \
+	command -v php >/dev/null || missing="$$missing php-cli"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then echo "installing Debian$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json | browser-apt
+	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: models browser-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 baseline: models
@@ -50,4 +69,4 @@ lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) models/*/ models/.offline-stamp runs
+	rm -rf $(VENV) models/*/ models/.offline-stamp runs $(BROWSER_DIR)/node_modules

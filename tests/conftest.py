@@ -31,3 +31,49 @@ def store() -> Store:
 @pytest.fixture(scope="session")
 def offline_config():
     return load_config("offline")
+
+
+@pytest.fixture(scope="session")
+def mushra_inputs(tmp_path_factory, real_dir):
+    """A tiny Anim-400K folder and split runs for MUSHRA builds (``tests/mushra_inputs.py``)."""
+    from mushra_inputs import make_mushra_inputs
+
+    return make_mushra_inputs(tmp_path_factory.mktemp("mushra_inputs"), real_dir)
+
+
+@pytest.fixture(scope="session")
+def mushra_build(mushra_inputs, tmp_path_factory):
+    """The test ``anim_mushra`` built from ``mushra_inputs`` (items A and B, extra system ``other``); read-only."""
+    from baseline_dub.data.dataset import Dataset
+    from baseline_dub.mushra.stimuli import BuildOptions, build_mushra
+
+    out = tmp_path_factory.mktemp("mushra_build") / "anim_mushra"
+    return build_mushra(Dataset.open(mushra_inputs.data), mushra_inputs.dubs, out, BuildOptions(items=10, seed=7),
+                        {"other": mushra_inputs.other})
+
+
+@pytest.fixture()
+def php_server():
+    """Factory: ``php_server(root) -> base URL`` serves ``root`` with ``php -S`` until the test ends.
+
+    See ``tests/browser_harness.py`` for the browser side (``browser`` fixture, node scripts).
+    """
+    from browser_harness import PhpServer
+
+    servers = []
+
+    def serve(root: Path) -> str:
+        servers.append(PhpServer(root).__enter__())
+        return servers[-1].url
+
+    yield serve
+    for server in reversed(servers):
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture()
+def browser():
+    """``browser(script, args, timeout=180) -> BrowserRun``: a ``tests/browser`` node script in headless Chromium."""
+    from browser_harness import run_browser
+
+    return run_browser

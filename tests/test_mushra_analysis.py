@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 
 import matplotlib.image
 import pytest
@@ -145,3 +146,79 @@ def test_mid_anchor_item_most_rate_high_excludes_nobody(tmp_path):
     assert [s.assessor for s in results.excluded] == ["q"]
     report = write_report(results, tmp_path / "report")["markdown"].read_text()
     assert "on item01: those items excluded nobody" in report
+
+
+def test_a_utf16_results_file_is_one_clear_error(results_csv, capsys):
+    """A spreadsheet's "Unicode text" re-save: UTF-16 with a 0xFF 0xFE byte-order mark."""
+    utf16 = results_csv.with_name("mushra_utf16.csv")
+    utf16.write_bytes(results_csv.read_text(encoding="utf-8").encode("utf-16"))
+    assert utf16.read_bytes()[0] == 0xFF
+    assert main(["mushra", "analyze", str(utf16)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert "UTF-16" in err and "iconv" in err
+    latin1 = results_csv.with_name("mushra_latin1.csv")
+    latin1.write_bytes(results_csv.read_bytes().replace(b"12345,", b"12345,Caf\xe9", 1))
+    assert main(["mushra", "analyze", str(latin1)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "byte 0xE9" in err and "not UTF-8" in err
+
+
+NAN = re.compile(r"\bnan\b", re.IGNORECASE)
+FOREIGN = """\
+session_test_id,email,age,gender,session_uuid,trial_id,rating_stimulus,rating_score,rating_time,rating_comment
+default_example,a@example.org,30,female,5b0c1b8e-6a0b-4bfb-9d3a-0c1f8e6f2a11,trial_random_1,C1,81,20853,
+default_example,a@example.org,30,female,5b0c1b8e-6a0b-4bfb-9d3a-0c1f8e6f2a11,trial_random_1,C3,35,20853,
+default_example,a@example.org,30,female,5b0c1b8e-6a0b-4bfb-9d3a-0c1f8e6f2a11,trial_random_1,C2,56,20853,
+default_example,a@example.org,30,female,5b0c1b8e-6a0b-4bfb-9d3a-0c1f8e6f2a11,trial_random_2,C2,60,15117,
+default_example,a@example.org,30,female,5b0c1b8e-6a0b-4bfb-9d3a-0c1f8e6f2a11,trial_random_2,C1,77,15117,
+default_example,a@example.org,30,female,5b0c1b8e-6a0b-4bfb-9d3a-0c1f8e6f2a11,trial_random_2,C3,28,15117,
+default_example,b@example.org,41,male,d3f9a2c4-1e57-4c39-8f0e-7b6a5d4c3b22,trial_random_2,C3,40,9871,
+default_example,b@example.org,41,male,d3f9a2c4-1e57-4c39-8f0e-7b6a5d4c3b22,trial_random_2,C1,90,9871,
+default_example,b@example.org,41,male,d3f9a2c4-1e57-4c39-8f0e-7b6a5d4c3b22,trial_random_2,C2,66,9871,
+"""
+
+
+def test_another_webmushra_test_warns_that_screening_could_not_apply(tmp_path, capsys):
+    """webMUSHRA's own example (conditions C1-C3, no ``reference`` or anchors): kept whole, said so, no NaN."""
+    path = tmp_path / "default_example" / "mushra.csv"
+    path.parent.mkdir()
+    path.write_text(FOREIGN)
+    assert main(["mushra", "analyze", str(path), "--out", str(tmp_path / "report")]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: no 'reference' (hidden reference) ratings" in err and "could not be applied" in err
+    assert "all 2 assessor(s) were kept" in err
+    assert "2 assessor(s), 0 excluded" in out and not NAN.search(out)
+    results = analyze(path)
+    assert {c.condition: c.mean for c in results.stats} == pytest.approx({"C1": 248 / 3, "C2": 182 / 3, "C3": 103 / 3})
+    assert [c.condition for c in results.stats] == ["C1", "C2", "C3"]
+    files = [tmp_path / "report" / n for n in ("mushra_stats.csv", "screening.csv", "mushra_results.md")]
+    for f in files:
+        assert not NAN.search(f.read_text()), f
+    assert "**warning**: no 'reference'" in files[2].read_text()
+
+
+def test_single_ratings_show_no_nan_anywhere(tmp_path, capsys):
+    """One assessor, one page: every condition has n=1, so no std or CI: 'n/a' and empty fields, never NaN."""
+    path = tmp_path / "mushra.csv"
+    path.write_text("".join(FOREIGN.splitlines(keepends=True)[:4]))
+    assert main(["mushra", "analyze", str(path), "--out", str(tmp_path / "report")]) == 0
+    out, err = capsys.readouterr()
+    assert not NAN.search(out) and "+-   n/a (n=1)" in out
+    assert "one rating only for C1, C2, C3" in err
+    stats = (tmp_path / "report" / "mushra_stats.csv").read_text()
+    assert not NAN.search(stats) and "C1,1,81.0000,,,,,81.0000" in stats
+    md = (tmp_path / "report" / "mushra_results.md").read_text()
+    assert not NAN.search(md) and "| C1 | 1 | 81.0 | n/a | 81.0 | n/a |" in md
+    assert (tmp_path / "report" / "mushra_boxplot.png").stat().st_size > 1000
+
+
+def test_reference_without_mid_anchor_screens_on_the_reference_only(tmp_path, capsys):
+    path = tmp_path / "mushra.csv"
+    path.write_text(FOREIGN.replace(",C3,", ",reference,"))
+    results = analyze(path)
+    assert any("the mid-anchor rule could not be applied" in w for w in results.warnings)
+    assert not any("post-screening could not be applied" in w for w in results.warnings)
+    # a's hidden reference is 35 and 28 (2 of 2 items below 90): excluded; b's (40 on 1 item) too.
+    assert [s.assessor for s in results.excluded] == ["5b0c1b8e-6a0b-4bfb-9d3a-0c1f8e6f2a11",
+                                                      "d3f9a2c4-1e57-4c39-8f0e-7b6a5d4c3b22"]

@@ -1,8 +1,8 @@
 """``baseline-dub mushra build``: stimuli, anchors, webMUSHRA YAML and CSV, on a tiny Anim-400K folder.
 
-The fixture is an Anim-400K layout made in tmp_path (annotations JSON + extracted
-``anim400k_audio_clips/``) whose gold EN audio is real speech (../shared/data/real) over real music, or
-synthetic noise, and fake run folders (baseline with a manifest, one extra system without).
+The fixture is an Anim-400K layout made in tmp_path (``tests/mushra_inputs.py``: annotations JSON +
+extracted ``anim400k_audio_clips/``) whose gold EN audio is real speech (../shared/data/real) over real
+music, or synthetic noise, and fake run folders (baseline with a manifest, one extra system without).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
+from mushra_inputs import A, B, C, D, E, gating_edge_noise
 
-from baseline_dub.audio import Audio, load_audio, loudness, write_audio
+from baseline_dub.audio import Audio, load_audio, loudness, normalize_loudness, write_audio
 from baseline_dub.cli import main
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.mushra.stimuli import (
@@ -25,80 +26,33 @@ from baseline_dub.mushra.stimuli import (
     BuildOptions,
     align_loudness,
     build_mushra,
+    fade,
     lowpass,
     speech_window_start,
 )
 from baseline_dub.mushra.webmushra import MAX_CONDITIONS, mushra_pages
 
 RATE = 48000
-A, B, C, D, E = (f"aa/aa00000{i}-clip" for i in range(1, 6))
-
-
-def _noise(seconds: float, rate: int, channels: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    n = int(seconds * rate)
-    env = 0.5 + 0.5 * np.sin(2 * np.pi * 3.0 * np.arange(n) / rate) ** 2  # syllable-rate modulation
-    return (0.1 * rng.standard_normal((channels, n)) * env).astype(np.float32)
-
-
-def _clip(jp: str, en: str) -> dict:
-    return {"jp_clip": jp, "en_clip": en, "jp_text": "テスト", "en_text": "test",
-            "jp_start_time": "00:00:01.000", "jp_end_time": "00:00:08.000",
-            "en_start_time": "00:00:01.000", "en_end_time": "00:00:09.000", "speakers": ["s1"]}
 
 
 @pytest.fixture(scope="module")
-def fixture(tmp_path_factory, real_dir) -> dict:
-    root = tmp_path_factory.mktemp("mushra")
-    data = root / "data"
-    clips_dir = data / "anim400k_audio_clips"
-    en = {c: c.replace("aa/aa", "bb/bb") for c in (A, B, C, D, E)}
-    episode = {"clips": [_clip(c, en[c]) for c in (A, B, C, D, E)]}
-    show = {"show": "Fixture Show", "season": "1", "episodes": {"1": episode}}
-    annotations = {"train": [], "val": [], "test": [show]}
-    data.mkdir()
-    (data / "anim400k_annotations.json").write_text(json.dumps(annotations, ensure_ascii=False))
-    # A: 3 s of music, then real speech over the music: 14.25 s of 44.1 kHz stereo (longer than 12 s).
-    speech = load_audio(real_dir / "ja_speech" / "test_ja_2.wav")
-    music = load_audio(real_dir / "music" / "brahms_hungarian_dance_5.hq.ogg").to(speech.rate, speech.channels)
-    lead = int(3.0 * speech.rate)
-    mix = music.samples[:, : lead + speech.frames] * 0.25
-    mix[:, lead:] += speech.samples
-    write_audio(clips_dir / f"{en[A]}.wav", Audio(mix, speech.rate))
-    # B: 5 s of modulated noise, 48 kHz mono, as an mp3 (the dataset's own format).
-    sf.write(clips_dir / f"{en[B]}.mp3", _noise(5.0, 48000, 1, 1).T, 48000, format="MP3")
-    for c in (D, E):  # C has no EN audio at all
-        write_audio(clips_dir / f"{en[c]}.wav", Audio(_noise(4.0, 16000, 1, 2), 16000))
-    for c in (A, B, C, D, E):
-        write_audio(clips_dir / f"{c}.wav", Audio(_noise(4.0, 16000, 1, 3), 16000))
-    # Baseline run: A's dub is 3 s of silence then real Japanese speech, 9.8 s at 16 kHz mono (shorter
-    # than the reference);
-    # B's is 8 s of 24 kHz stereo noise (longer). D failed; E has no file.
-    dubs = root / "runs" / "baseline"
-    voice = load_audio(real_dir / "ja_speech" / "common_voice_ja_38843402_16k.wav")
-    dub_a = Audio(np.concatenate([np.zeros((1, 3 * voice.rate), np.float32), voice.samples], axis=1), voice.rate)
-    dub_b = Audio(_noise(8.0, 24000, 2, 4), 24000)
-    write_audio(dubs / "test" / f"{A}.wav", dub_a)
-    write_audio(dubs / "test" / f"{B}.wav", dub_b)
-    rows = [{"clip_id": A, "status": "done", "output": f"test/{A}.wav"},
-            {"clip_id": B, "status": "done", "output": f"test/{B}.wav"},
-            {"clip_id": D, "status": "failed", "reason": "no_speech", "output": None}]
-    (dubs / "test" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    other = root / "runs" / "other"
-    for c in (A, B):
-        lead_in = np.zeros((1, 3 * 22050), np.float32)  # like the baseline: nothing said in the first 3 s
-        write_audio(other / "test" / f"{c}.wav", Audio(np.concatenate([lead_in, _noise(4.0, 22050, 1, 5)], 1), 22050))
-    out = root / "anim_mushra"
-    build = build_mushra(Dataset.open(data), dubs, out, BuildOptions(items=10, seed=7), {"other": other})
-    return {"data": data, "dubs": dubs, "other": other, "out": out, "build": build,
-            "dub_a": dub_a, "dub_b": dub_b, "root": root}
+def fixture(mushra_inputs, mushra_build) -> dict:
+    inputs = mushra_inputs
+    return {"data": inputs.data, "dubs": inputs.dubs, "other": inputs.other, "out": mushra_build.out,
+            "build": mushra_build, "dub_a": inputs.dub_a, "dub_b": inputs.dub_b, "root": mushra_build.out.parent}
 
 
-def _band_energy(x: np.ndarray, rate: int, low_hz: float) -> float:
-    """Energy at and above ``low_hz`` (Hann-windowed, so that edge leakage does not hide the stop band)."""
-    spectrum = np.abs(np.fft.rfft(x.mean(axis=0) * np.hanning(x.shape[1]))) ** 2
-    freqs = np.fft.rfftfreq(x.shape[1], 1.0 / rate)
-    return float(spectrum[freqs >= low_hz].sum())
+def _spectrum(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hann-windowed power spectrum of the channel mean (the window keeps edge leakage out of the stop band)."""
+    spectrum = np.abs(np.fft.rfft(x.mean(axis=0).astype(np.float64) * np.hanning(x.shape[1]))) ** 2
+    return spectrum, np.fft.rfftfreq(x.shape[1], 1.0 / rate)
+
+
+def _band_gain_db(out: np.ndarray, ref: np.ndarray, rate: int, low_hz: float, high_hz: float) -> float:
+    """Energy of ``out`` over that of ``ref`` between ``low_hz`` and ``high_hz``, in dB."""
+    (s_out, freqs), (s_ref, _) = _spectrum(out, rate), _spectrum(ref, rate)
+    band = (freqs >= low_hz) & (freqs < high_hz)
+    return float(10 * np.log10(s_out[band].sum() / s_ref[band].sum()))
 
 
 def test_items_chosen_and_skips_recorded(fixture):
@@ -113,7 +67,9 @@ def test_items_chosen_and_skips_recorded(fixture):
 
 def test_every_stimulus_rate_length_channels_loudness(fixture):
     out = fixture["out"]
+    detail = {d["clip_id"]: d for d in fixture["build"].details}
     for item in fixture["build"].items:
+        assert detail[item.clip_id]["aligned_lufs"] == -23.0  # no item of the fixture needs the peak guard
         ref = sf.info(str(out / item.file_of("reference")))
         assert ref.samplerate == RATE and ref.duration <= 12.0
         assert [s.condition for s in item.stimuli] == ["reference", "baseline", "other", "anchor35", "anchor70"]
@@ -122,13 +78,13 @@ def test_every_stimulus_rate_length_channels_loudness(fixture):
             info = sf.info(str(out / stim.file))
             assert info.samplerate == RATE and info.subtype == "PCM_24"
             assert audio.frames == ref.frames and audio.channels == ref.channels
-            assert loudness(audio) == pytest.approx(-23.0, abs=0.5), stim
+            assert loudness(audio) == pytest.approx(-23.0, abs=0.05), stim
+            assert stim.lufs == pytest.approx(loudness(audio), abs=1e-4)  # recorded before 24-bit rounding
             assert audio.peak() <= 10 ** (-1 / 20) + 1e-3
     by_clip = {i.clip_id: i for i in fixture["build"].items}
     # A: 14.25 s stereo reference, trimmed to 12 s; the window skips the speechless lead-in.
     assert sf.info(str(out / by_clip[A].file_of("reference"))).frames == 12 * RATE
     assert sf.info(str(out / by_clip[A].file_of("reference"))).channels == 2
-    detail = {d["clip_id"]: d for d in fixture["build"].details}
     assert 1.0 <= detail[A]["window_start_seconds"] <= 2.25
     # B: 5 s mono reference; the 8 s stereo dub is down-mixed and cut at its end to the reference length.
     ref_b = sf.info(str(out / by_clip[B].file_of("reference")))
@@ -137,6 +93,18 @@ def test_every_stimulus_rate_length_channels_loudness(fixture):
     want = fixture["dub_b"].to(RATE, 1).fit_length(ref_b.frames).samples[0]
     core = slice(RATE // 10, -RATE // 10)  # away from the 20 ms fades
     assert np.corrcoef(got[core], want[core])[0, 1] > 0.999
+
+
+def test_gating_edge_dub_lands_on_target(fixture):
+    """B's baseline dub, which one measure-and-scale pass puts 1.9 LU off, lands within 0.05 LU of -23 LUFS."""
+    item = next(i for i in fixture["build"].items if i.clip_id == B)
+    frames = sf.info(str(fixture["out"] / item.file_of("reference"))).frames
+    before_alignment = fade(fixture["dub_b"].to(RATE, 1).fit_length(frames))  # window start 0: B is under 12 s
+    one_pass = loudness(normalize_loudness(before_alignment, -23.0))
+    assert abs(one_pass + 23.0) > 0.5, one_pass  # the miss is reproduced
+    built = load_audio(fixture["out"] / item.file_of("baseline"))
+    assert loudness(built) == pytest.approx(-23.0, abs=0.05)
+    assert np.corrcoef(built.samples[0], before_alignment.samples[0])[0, 1] > 0.9999  # the same signal, scaled
 
 
 def test_short_dub_is_padded_at_its_end(fixture):
@@ -149,26 +117,42 @@ def test_short_dub_is_padded_at_its_end(fixture):
 
 
 def test_anchors_are_low_passed_reference(fixture):
+    """Each built anchor is the reference times one gain below 0.8 x cut-off, and nothing above it.
+
+    Pass band: the anchor/reference energy ratio is the same (within 0.1 dB) in four bands from 100 Hz to
+    0.8 x cut-off: the anchor is the reference, scaled by its loudness gain. Stop band, relative to that
+    gain: above 1.15 x cut-off at least 60 dB down, around 2 x cut-off at least 70 dB down (there the
+    24th-order filter is far below the 24-bit floor); and inside the anchor itself the energy above
+    1.15 x cut-off is at least 60 dB under the energy below the cut-off.
+    """
     out = fixture["out"]
     for item in fixture["build"].items:
         ref = load_audio(out / item.file_of("reference")).samples
         for name, cutoff in (("anchor35", LOW_ANCHOR_HZ), ("anchor70", MID_ANCHOR_HZ)):
             anchor = load_audio(out / item.file_of(name)).samples
-            ratio_db = 10 * np.log10(_band_energy(ref, RATE, 1.15 * cutoff) / _band_energy(anchor, RATE, 1.15 * cutoff))
-            assert ratio_db > 40.0, (item.clip_id, name, ratio_db)
-            # below the cut-off the anchor still is the reference (correlated, same loudness target)
-            assert _band_energy(anchor, RATE, 0.0) > 0.5 * _band_energy(ref, RATE, 0.0) * 10 ** (-6 / 10)
+            edges = [100.0, 0.2 * cutoff, 0.4 * cutoff, 0.6 * cutoff, 0.8 * cutoff]
+            passband = [_band_gain_db(anchor, ref, RATE, lo, hi) for lo, hi in zip(edges, edges[1:], strict=False)]
+            gain = float(np.mean(passband))
+            assert max(passband) - min(passband) < 0.1, (item.clip_id, name, passband)
+            stop = _band_gain_db(anchor, ref, RATE, 1.15 * cutoff, RATE / 2) - gain
+            at_double = _band_gain_db(anchor, ref, RATE, 1.9 * cutoff, 2.1 * cutoff) - gain
+            assert stop < -60.0 and at_double < -70.0, (item.clip_id, name, stop, at_double)
+            spectrum, freqs = _spectrum(anchor, RATE)
+            above_vs_below = 10 * np.log10(spectrum[freqs >= 1.15 * cutoff].sum() / spectrum[freqs < cutoff].sum())
+            assert above_vs_below < -60.0, (item.clip_id, name, above_vs_below)
 
 
-def test_lowpass_attenuation_on_white_noise():
+def test_lowpass_response_on_white_noise():
+    """The filter itself: flat pass band, -6 dB at the cut-off (-3 dB per pass), > 60 dB down at 1.15 x cut-off,
+    at the float32 floor (> 140 dB down) at 2 x cut-off."""
     noise = Audio(np.random.default_rng(0).standard_normal(RATE * 2).astype(np.float32), RATE)
     for cutoff in (LOW_ANCHOR_HZ, MID_ANCHOR_HZ):
-        out = lowpass(noise, cutoff)
-        stop = _band_energy(out.samples, RATE, 1.15 * cutoff) / _band_energy(noise.samples, RATE, 1.15 * cutoff)
-        passed = (_band_energy(out.samples, RATE, 0.0) - _band_energy(out.samples, RATE, 0.8 * cutoff)) / (
-            _band_energy(noise.samples, RATE, 0.0) - _band_energy(noise.samples, RATE, 0.8 * cutoff))
-        assert 10 * np.log10(stop) < -60
-        assert 10 * np.log10(passed) == pytest.approx(0.0, abs=0.5)
+        out = lowpass(noise, cutoff).samples
+        for lo, hi in ((100.0, 0.4 * cutoff), (0.4 * cutoff, 0.8 * cutoff)):
+            assert _band_gain_db(out, noise.samples, RATE, lo, hi) == pytest.approx(0.0, abs=0.05)
+        assert _band_gain_db(out, noise.samples, RATE, 0.995 * cutoff, 1.005 * cutoff) == pytest.approx(-6.02, abs=0.5)
+        assert _band_gain_db(out, noise.samples, RATE, 1.15 * cutoff, 1.2 * cutoff) < -60.0
+        assert _band_gain_db(out, noise.samples, RATE, 1.95 * cutoff, 2.05 * cutoff) < -140.0
 
 
 def test_speech_window_finds_the_speech():
@@ -187,13 +171,20 @@ def test_peak_guard_keeps_alignment_and_does_not_clip():
     spiky[:: rate // 4] = 1.0  # clicks: tiny loudness, large peaks
     spiky += 0.001 * np.random.default_rng(2).standard_normal(spiky.size).astype(np.float32)
     smooth = Audio(0.05 * np.sin(2 * np.pi * 440 * np.arange(rate * 3) / rate).astype(np.float32), rate)
-    aligned, lufs = align_loudness({"spiky": Audio(spiky, rate), "smooth": smooth}, -14.0)
+    edge = fade(Audio(gating_edge_noise(rate, 1)[:, : rate * 5], rate))
+    assert abs(loudness(normalize_loudness(edge, -23.0)) + 23.0) > 0.5  # one pass misses -23 by far
+    conditions = {"spiky": Audio(spiky, rate), "smooth": smooth, "edge": edge}
+    aligned, lufs = align_loudness(conditions, -14.0)
     assert lufs < -14.0
-    assert max(a.peak() for a in aligned.values()) <= 10 ** (-1 / 20) + 1e-6
-    assert loudness(aligned["spiky"]) == pytest.approx(lufs, abs=0.1)
-    assert loudness(aligned["smooth"]) == pytest.approx(lufs, abs=0.1)
-    same, target = align_loudness({"smooth": smooth}, -23.0)
-    assert target == -23.0 and loudness(same["smooth"]) == pytest.approx(-23.0, abs=0.1)
+    assert 10 ** (-1 / 20) * 0.99 < max(a.peak() for a in aligned.values()) <= 10 ** (-1 / 20)
+    for name in conditions:
+        assert loudness(aligned[name]) == pytest.approx(lufs, abs=0.05), name
+    same, target = align_loudness({"smooth": smooth, "edge": edge}, -23.0)
+    assert target == -23.0
+    assert loudness(same["smooth"]) == pytest.approx(-23.0, abs=0.05)
+    assert loudness(same["edge"]) == pytest.approx(-23.0, abs=0.05)
+    silent = align_loudness({"silent": Audio.silence(3.0, rate), "smooth": smooth}, -23.0)[0]["silent"]
+    assert silent.peak() == 0.0
 
 
 def test_yaml_parses_back_and_follows_webmushra_rules(fixture):
@@ -234,7 +225,7 @@ def test_stimuli_csv(fixture):
     for row in rows:
         assert (fixture["out"] / row["file"]).is_file()
         assert float(row["seconds"]) == pytest.approx(sf.info(str(fixture["out"] / row["file"])).duration)
-        assert float(row["lufs"]) == pytest.approx(-23.0, abs=0.5)
+        assert float(row["lufs"]) == pytest.approx(-23.0, abs=0.05)
 
 
 def test_cli_build_is_seeded_and_rebuilds_in_place(fixture, capsys):
@@ -321,7 +312,7 @@ def test_builds_from_the_bundled_sample(tmp_path):
     for item in build.items:
         infos = [sf.info(str(build.out / s.file)) for s in item.stimuli]
         assert {(i.samplerate, i.frames, i.channels) for i in infos} == {(RATE, infos[0].frames, infos[0].channels)}
-        assert all(s.lufs == pytest.approx(-23.0, abs=0.5) for s in item.stimuli)
+        assert all(s.lufs == pytest.approx(-23.0, abs=0.05) for s in item.stimuli)
 
 
 def test_config_refuses_long_or_crowded_pages():

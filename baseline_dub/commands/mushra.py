@@ -76,6 +76,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     results = analyze(args.results, mid_anchor_rule=not args.no_anchor_screening)
     out = args.out or args.results.parent
     paths = write_report(results, out)
+    for warning in results.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print("\n".join(results.lines()))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -14,7 +14,12 @@ denominator).
 
 Statistics over the kept assessors, per condition over all their ratings (every assessor and item):
 mean, sample standard deviation, and the 95 % confidence interval ``mean +- t(0.975, n-1) * s / sqrt(n)``
-(Student's t, ``scipy.stats``).
+(Student's t, ``scipy.stats``). A condition with a single rating has no std or interval: ``n/a`` in the
+tables, an empty field in ``mushra_stats.csv`` (never ``nan``).
+
+A results file without hidden-reference ratings (another webMUSHRA test's) is analysed with nobody
+excluded and an explicit warning that screening could not apply; one without mid-anchor ratings is
+screened on the reference alone, with a warning. A file that is not UTF-8 (a UTF-16 re-save) is refused.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class MushraResults:
     stats: tuple[ConditionStats, ...]
     ratings: tuple[Rating, ...]
     lenient_items: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def excluded(self) -> tuple[Screening, ...]:
@@ -94,21 +100,45 @@ class MushraResults:
         """A short summary for the command line."""
         out = [f"{len(self.screening)} assessor(s), {len(self.excluded)} excluded by post-screening"]
         out += [f"  excluded {s.assessor}: {s.reason}" for s in self.excluded]
-        out += [f"  {c.condition:>12}: {c.mean:6.1f} +- {c.ci95:5.1f} (n={c.n})" for c in self.stats]
+        out += [f"  {c.condition:>12}: {c.mean:6.1f} +- {_number(c.ci95, '5.1f', 'n/a'):>5} (n={c.n})"
+                for c in self.stats]
         return out
 
 
+def _number(value: float, spec: str, missing: str = "") -> str:
+    """``value`` formatted with ``spec``, or ``missing`` when it is undefined (NaN: a std of one rating)."""
+    return missing if math.isnan(value) else format(value, spec)
+
+
+def _decode(path: Path) -> str:
+    """The file's text, or ``DataError`` saying in one line that it is not UTF-8 and how to convert it."""
+    data = path.read_bytes()
+    boms = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
+    for bom, name in boms.items():
+        if data.startswith(bom):
+            raise DataError(f"{path}: the file is {name} text, not UTF-8 as webMUSHRA writes it (was it re-saved "
+                            f"by a spreadsheet?); convert it with `iconv -f UTF-16 -t UTF-8 {path.name}` or "
+                            "analyse the mushra.csv webMUSHRA wrote")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: byte 0x{data[exc.start]:02X} at offset {exc.start} is not UTF-8 text; "
+                        "webMUSHRA writes UTF-8: re-save the file as UTF-8 CSV or analyse the mushra.csv "
+                        "webMUSHRA wrote") from None
+
+
 def read_ratings(path: str | Path) -> list[Rating]:
-    """Read a webMUSHRA ``mushra.csv``; raises ``DataError`` for a missing file, column or bad score."""
+    """Read a webMUSHRA ``mushra.csv``; raises ``DataError`` for a missing or non-UTF-8 file, column or bad score."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such results file; webMUSHRA writes results/<testId>/mushra.csv")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
+    text = _decode(path)
+    latest: dict[tuple[str, str, str], Rating] = {}
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(missing)}; is this webMUSHRA's mushra.csv?")
-        latest: dict[tuple[str, str, str], Rating] = {}
         for line, row in enumerate(reader, start=2):
             try:
                 score = float(row["rating_score"])
@@ -118,6 +148,8 @@ def read_ratings(path: str | Path) -> list[Rating]:
                 raise DataError(f"{path}, line {line}: rating_score {score} is outside 0-100")
             rating = Rating(row["session_uuid"], row["trial_id"], row["rating_stimulus"], score)
             latest[(rating.assessor, rating.item, rating.condition)] = rating
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc}); analyse the mushra.csv webMUSHRA wrote") from None
     if not latest:
         raise DataError(f"{path}: holds no ratings")
     return list(latest.values())
@@ -179,6 +211,25 @@ def condition_stats(ratings: Sequence[Rating]) -> list[ConditionStats]:
     return [out[c] for c in order]
 
 
+def screening_warnings(ratings: Sequence[Rating], stats: Sequence[ConditionStats], mid_anchor_rule: bool) -> list[str]:
+    """What post-screening or the statistics could not do on these ratings, one sentence each."""
+    conditions = {r.condition for r in ratings}
+    assessors = len({r.assessor for r in ratings})
+    warnings = []
+    if REFERENCE not in conditions:
+        warnings.append(
+            f"no '{REFERENCE}' (hidden reference) ratings, conditions {', '.join(sorted(conditions))}: BS.1534-3 "
+            f"post-screening could not be applied and all {assessors} assessor(s) were kept; is this the results "
+            "file of a test built by `baseline-dub mushra build`?")
+    elif mid_anchor_rule and MID_ANCHOR not in conditions:
+        warnings.append(f"no '{MID_ANCHOR}' (mid anchor) ratings: assessors were screened on the hidden reference "
+                        "only; the mid-anchor rule could not be applied")
+    single = [c.condition for c in stats if c.n < 2]
+    if single:
+        warnings.append(f"one rating only for {', '.join(single)}: no standard deviation or 95 % CI (shown as n/a)")
+    return warnings
+
+
 def analyze(path: str | Path, mid_anchor_rule: bool = True) -> MushraResults:
     """Read, screen and summarise a webMUSHRA results file (nothing written; see ``write_report``)."""
     ratings = read_ratings(path)
@@ -186,7 +237,9 @@ def analyze(path: str | Path, mid_anchor_rule: bool = True) -> MushraResults:
     dropped = {s.assessor for s in screening if s.excluded}
     kept = [r for r in ratings if r.assessor not in dropped]
     lenient = tuple(lenient_mid_anchor_items(ratings)) if mid_anchor_rule else ()
-    return MushraResults(tuple(screening), tuple(condition_stats(kept)), tuple(kept), lenient)
+    stats = condition_stats(kept)
+    warnings = screening_warnings(ratings, stats, mid_anchor_rule)
+    return MushraResults(tuple(screening), tuple(stats), tuple(kept), lenient, tuple(warnings))
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -205,13 +258,15 @@ def markdown(results: MushraResults) -> str:
              f"(hidden reference below {REFERENCE_MIN:g} in more than {MAX_FRACTION:.0%} of items, or mid anchor "
              f"above {MID_ANCHOR_MAX:g} in more than {MAX_FRACTION:.0%} of items)."]
     lines += [f"- excluded `{s.assessor}`: {s.reason}" for s in excluded]
+    lines += [f"- **warning**: {w}" for w in results.warnings]
     if results.lenient_items:
         lines.append(f"- mid anchor rated above {MID_ANCHOR_MAX:g} by more than {MID_ANCHOR_ITEM_FRACTION:.0%} of "
                      f"assessors on {', '.join(results.lenient_items)}: those items excluded nobody")
     lines += ["", "| condition | n | mean | 95% CI | median | std |", "|---|---:|---:|---:|---:|---:|"]
     for c in results.stats:
-        lines.append(f"| {c.condition} | {c.n} | {c.mean:.1f} | [{c.ci_low:.1f}, {c.ci_high:.1f}] | "
-                     f"{c.median:.1f} | {c.std:.1f} |")
+        ci = "n/a" if math.isnan(c.ci95) else f"[{c.ci_low:.1f}, {c.ci_high:.1f}]"
+        std = _number(c.std, ".1f", "n/a")
+        lines.append(f"| {c.condition} | {c.n} | {c.mean:.1f} | {ci} | {c.median:.1f} | {std} |")
     if not results.stats:
         lines.append("| (no assessor kept) | 0 | | | | |")
     return "\n".join(lines) + "\n"
@@ -255,8 +310,8 @@ def write_report(results: MushraResults, out: Path) -> dict[str, Path]:
     paths = {"stats": out / "mushra_stats.csv", "screening": out / "screening.csv",
              "markdown": out / "mushra_results.md", "boxplot": out / "mushra_boxplot.png"}
     write_text_atomic(paths["stats"], _csv(STATS_COLUMNS, [
-        [c.condition, c.n, f"{c.mean:.4f}", f"{c.std:.4f}", f"{c.ci95:.4f}", f"{c.ci_low:.4f}",
-         f"{c.ci_high:.4f}", f"{c.median:.4f}"] for c in results.stats]))
+        [c.condition, c.n, *(_number(v, ".4f") for v in (c.mean, c.std, c.ci95, c.ci_low, c.ci_high, c.median))]
+        for c in results.stats]))
     write_text_atomic(paths["screening"], _csv(
         ("assessor", "items", "reference_below_90", "mid_anchor_above_90", "excluded", "reason"),
         [[s.assessor, s.items, s.reference_below, s.mid_anchor_above, int(s.excluded), s.reason]

@@ -17,10 +17,12 @@ finished dub in every system), every condition is made like this, in this order:
 5. **Anchors.** The low anchor is the reference low-passed at 3.5 kHz and the mid anchor at 7 kHz, as
    BS.1534-3 specifies, with a 24th-order Butterworth run forwards and backwards (``sosfiltfilt``:
    zero phase, 48th-order magnitude; more than 40 dB down 15 % above the cut-off).
-6. **Loudness.** Every condition is scaled to ``target_lufs`` (BS.1770 integrated loudness). Peak
-   guard: if any condition would then peak above -1 dBFS, the whole item is turned down by the same
-   gain, so the item stays loudness-aligned (at a lower level, recorded) and nothing clips. A silent
-   condition stays silent. Files are 24-bit PCM WAV (a 16-bit floor would mask the anchors' stop band).
+6. **Loudness.** Every condition is scaled to ``target_lufs`` (BS.1770 integrated loudness), the gain
+   found by re-measuring until it lands within 0.01 LU (one pass can miss at a gating edge; see
+   :mod:`baseline_dub.mushra.loudness`). Peak guard: if any condition would then peak above -1 dBFS,
+   the item's shared level is lowered until none does, so the item stays loudness-aligned (at a lower
+   level, recorded) and nothing clips. A silent condition stays silent. Files are 24-bit PCM WAV (a
+   16-bit floor would mask the anchors' stop band).
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
-from baseline_dub.audio import Audio, load_audio, loudness, normalize_loudness, write_audio
+from baseline_dub.audio import Audio, load_audio, loudness, write_audio
 from baseline_dub.errors import BaselineDubError, ConfigError, DataError
+from baseline_dub.mushra.loudness import PEAK_CEILING_DBFS, align_loudness
 from baseline_dub.mushra.webmushra import (
     BASELINE,
     LOW_ANCHOR,
@@ -62,7 +65,6 @@ LOW_ANCHOR_HZ = 3500.0
 MID_ANCHOR_HZ = 7000.0
 FILTER_ORDER = 24
 FADE_SECONDS = 0.02
-PEAK_CEILING_DBFS = -1.0
 SPEECH_BAND_HZ = (300.0, 3400.0)
 MIN_REFERENCE_SECONDS = 1.0
 _HOP_SECONDS = 0.01
@@ -114,21 +116,6 @@ def speech_window_start(signals: Sequence[Audio], frames: int) -> int:
     starts = np.arange(last + 1)
     sums = cum[np.minimum(starts + width, n_hops)] - cum[starts]
     return int(np.argmax(sums)) * hop
-
-
-def align_loudness(conditions: Mapping[str, Audio], target_lufs: float,
-                   ceiling_dbfs: float = PEAK_CEILING_DBFS) -> tuple[dict[str, Audio], float]:
-    """Scale every condition to ``target_lufs``, then turn all down together if any would peak above the ceiling.
-
-    Returns the scaled conditions and the loudness they were aligned to (``target_lufs`` or lower).
-    """
-    scaled = {name: normalize_loudness(audio, target_lufs) for name, audio in conditions.items()}
-    ceiling = 10.0 ** (ceiling_dbfs / 20.0)
-    peak = max(a.peak() for a in scaled.values())
-    if peak <= ceiling:
-        return scaled, target_lufs
-    gain = ceiling / peak
-    return {n: a.scaled(gain) for n, a in scaled.items()}, target_lufs + 20.0 * float(np.log10(gain))
 
 
 @dataclass(frozen=True)

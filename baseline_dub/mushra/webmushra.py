@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from baseline_dub.atomic import atomic_write_text as write_text_atomic
 from baseline_dub.errors import ConfigError
+from baseline_dub.mushra.yaml_block import dump_block_yaml
 
 REFERENCE = "reference"
 BASELINE = "baseline"
@@ -39,7 +38,10 @@ RESERVED_CONDITIONS = (REFERENCE, BASELINE, *ANCHORS)
 # hidden reference not counted) and a reference longer than 12 s.
 MAX_CONDITIONS = 12
 MAX_SECONDS = 12.0
-# Rates at which webMUSHRA (and its own anchor filters) work; the audio device must run at the same rate.
+# Rates webMUSHRA's own anchor filters are tabled for (we render our own anchors). The audio device need
+# not match: the browser's decodeAudioData resamples every file to the device's rate, and webMUSHRA's
+# rate check compares those decoded buffers (in headless Chromium the context ran at 44100 Hz and the
+# 48000 Hz stimuli played; tests/test_webmushra_client.py).
 SUPPORTED_RATES = (16000, 22050, 32000, 44100, 48000)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 STIMULI_CSV = "stimuli.csv"
@@ -169,9 +171,11 @@ def _readme(name: str, items: Sequence[MushraItem], rate: int) -> str:
        cp -r path/to/{name} /path/to/webMUSHRA/configs/
    (audio paths in {name}.yaml are configs/{name}/itemNN/<condition>.wav, relative to webMUSHRA's root).
 3. Open http://localhost:8000/?config={name}/{name}.yaml
-   All stimuli are {rate} Hz: the listener's audio output must run at {rate} Hz, or webMUSHRA refuses the page.
+   All stimuli are {rate} Hz. The browser resamples them to the audio output's rate when it differs
+   (webMUSHRA accepts that); to avoid resampling, build with --rate set to the listeners' output rate.
 4. Ratings are appended to webMUSHRA/results/{results_id(name)}/mushra.csv (the web server must be able to
-   write webMUSHRA/results/). Analyse them with
+   write webMUSHRA/results/; on PHP 8 webMUSHRA's write.php answers HTTP 500 after writing it, a bug of
+   its own that the MUSHRA ratings survive). Analyse them with
        baseline-dub mushra analyze /path/to/webMUSHRA/results/{results_id(name)}/mushra.csv --out DIR
 {STIMULI_CSV} lists item, clip_id, condition, file (relative to this folder), seconds and lufs;
 build.json records how the stimuli were made; skipped.csv lists the clips left out and why.
@@ -189,11 +193,15 @@ def _stimuli_csv(items: Sequence[MushraItem]) -> str:
 
 
 def write_test_files(out: Path, title: str, items: Sequence[MushraItem], rate: int) -> Path:
-    """Write ``<name>.yaml`` (via ``yaml.safe_dump``), ``stimuli.csv`` and ``README.txt``; returns the YAML."""
+    """Write ``<name>.yaml`` (block YAML webMUSHRA's own reader reads), ``stimuli.csv`` and ``README.txt``.
+
+    Returns the YAML's path. PyYAML's ``safe_dump`` is not used: webMUSHRA's yaml.js misreads its compact
+    nested lists (see :mod:`baseline_dub.mushra.yaml_block`).
+    """
     name = check_test_name(out.name)
     config = webmushra_config(name, title, items)
     path = out / f"{name}.yaml"
-    write_text_atomic(path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100))
+    write_text_atomic(path, dump_block_yaml(config))
     write_text_atomic(out / STIMULI_CSV, _stimuli_csv(items))
     write_text_atomic(out / "README.txt", _readme(name, items, rate))
     return path
