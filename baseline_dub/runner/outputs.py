@@ -1,0 +1,135 @@
+"""What a split run writes: the output folder's checks, each clip's files and manifest row, stray ``.part`` files.
+
+Outputs mirror the dataset: ``OUT/<split>/<id_folder>/<clip>.wav`` (written atomically), with each
+segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``. A row's ``status`` is ``done``
+(English speech dubbed), ``no_speech`` (nothing to speak: the dub is the backing alone), ``failed`` or
+``missing_audio`` (see ``docs/manifest.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from baseline_dub.atomic import PART_SUFFIX
+from baseline_dub.errors import AudioError, BaselineDubError, ConfigError, MissingAudioError, StageError
+from baseline_dub.runner.manifest import DONE, FAILED, MISSING, NO_SPEECH
+from baseline_dub.runner.shards import in_shard
+
+# ``.<target name>.<random>.part``: the temporary files of ``baseline_dub.atomic`` (and of older mkstemp).
+_PART = re.compile(r"^\.(?P<target>.+)\.[0-9A-Za-z_]+" + re.escape(PART_SUFFIX) + "$")
+
+
+def output_paths(out: Path, split: str, clip_id: str) -> tuple[Path, Path]:
+    """(dub wav, parts folder) for a clip id such as ``db/db019ebb-...``."""
+    rel = Path(split) / clip_id
+    return out / rel.with_name(rel.name + ".wav"), out / rel
+
+
+def prepare_out(out: Path, split: str) -> Path:
+    """Create ``OUT/<split>`` and check it is a writable folder, before any model loads; returns it.
+
+    ``--out`` naming a file, or a place that cannot be created or written, is a ``ConfigError``.
+    """
+    split_dir = out / split
+    for path in (out, split_dir):
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--out {out}: {path} is a file, not a folder; pass a folder to write the dubs "
+                              "into (it is created when missing)")
+    try:
+        split_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create {split_dir} ({exc.strerror or exc}); pass a folder you "
+                          "can write to") from None
+    if not os.access(split_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: {split_dir} is not writable by this user; pass a folder you can write to")
+    return split_dir
+
+
+def _part_owner(split_dir: Path, part: Path) -> str | None:
+    """The clip id whose output a ``.part`` file was going to be, or ``None`` for a file of the split folder."""
+    m = _PART.match(part.name)
+    if not m:
+        return None
+    rel = (part.parent / m["target"]).relative_to(split_dir).parts
+    if len(rel) < 2:
+        return None
+    name = rel[1][: -len(".wav")] if len(rel) == 2 and rel[1].endswith(".wav") else rel[1]
+    return f"{rel[0]}/{name}"
+
+
+def stray_parts(split_dir: Path, shard: tuple[int, int] | None, whole: bool, own_files: set[str]) -> list[Path]:
+    """The temporary files under ``split_dir`` that this run owns, so may delete (it holds the lock).
+
+    A run of the whole split owns every one. A shard owns those of its own clips (by the id's hash) and
+    of its own files in the split folder (``own_files``: its summary); never another shard's."""
+    owned = []
+    for part in split_dir.rglob(f".*{PART_SUFFIX}"):
+        if not _PART.match(part.name) or not part.is_file():
+            continue
+        clip = _part_owner(split_dir, part)
+        if whole or (clip is not None and in_shard(clip, shard)) or (
+                clip is None and part.parent == split_dir and _PART.match(part.name)["target"] in own_files):
+            owned.append(part)
+    return owned
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def base_row(clip: Any, split: str) -> dict[str, Any]:
+    return {"clip_id": clip.id, "split": split, "jp_text": clip.jp_text, "en_text": clip.en_text,
+            "host": socket.gethostname(), "worker": f"pid-{os.getpid()}"}
+
+
+def failure_row(clip: Any, split: str, error: BaselineDubError, started: str) -> dict[str, Any]:
+    status = MISSING if isinstance(error, MissingAudioError) else FAILED
+    return {**base_row(clip, split), "status": status, "reason": error.reason, "error": str(error),
+            "output": None, "parts": None, "started": started, "finished": _now()}
+
+
+def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str) -> dict[str, Any]:
+    """Write a clip's outputs atomically and return its manifest row (``done``, or ``no_speech``)."""
+    from baseline_dub.audio import write_audio
+
+    wav, parts = output_paths(out, split, clip.id)
+    t0 = time.perf_counter()
+    files = dub.save_parts(parts, stems=keep)
+    write_audio(wav, dub.audio)
+    record = dub.record()
+    record.pop("no_speech", None)
+    record.pop("note", None)
+    record["stage_seconds"]["write"] = round(time.perf_counter() - t0, 4)
+    durations, warning = clip.duration_check(dub.source.duration)
+    status = NO_SPEECH if dub.no_speech else DONE
+    return {**base_row(clip, split), **record, **durations, "warning": warning, "status": status,
+            "reason": dub.no_speech, "error": dub.note, "output": str(wav.relative_to(out)),
+            "parts": str(parts.relative_to(out)), "segments": dub.segment_rows(files), "started": started,
+            "finished": _now()}
+
+
+def result_rows(pairs: list[tuple[Any, Any]], split: str, out: Path, keep: bool, started: str) -> list[dict[str, Any]]:
+    """Write each dub's files atomically and return the manifest rows (failures recorded with their reason)."""
+    rows = []
+    for clip, result in pairs:
+        if isinstance(result, BaselineDubError):
+            rows.append(failure_row(clip, split, result, started))
+            continue
+        try:
+            rows.append(save_dub(result, clip, split, out, keep, started))
+        except BaselineDubError as exc:
+            rows.append(failure_row(clip, split, exc, started))
+        except OSError as exc:
+            err = AudioError(f"cannot write its output ({exc}); check the space and permissions of --out",
+                             clip=clip.id)
+            rows.append(failure_row(clip, split, err, started))
+        except Exception as exc:  # a bug in writing one clip never stops the run: recorded with its reason
+            err = StageError(f"writing its output failed: {type(exc).__name__}: {exc}", clip=clip.id)
+            rows.append(failure_row(clip, split, err, started))
+    return rows
