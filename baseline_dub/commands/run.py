@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--cpus-per-actor", type=int, default=1, help="CPU cores per Ray actor (default 1)")
     parser.add_argument("--no-lock", action="store_true",
                         help="do not lock the output shard (only for file systems without flock: then make sure "
-                             "no other run writes the same shard)")
+                             "no other run writes the same shard; stray .part files are left alone)")
     add_model_options(parser)
     parser.set_defaults(func=run)
 

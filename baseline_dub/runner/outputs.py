@@ -51,31 +51,44 @@ def prepare_out(out: Path, split: str) -> Path:
     return split_dir
 
 
-def _part_owner(split_dir: Path, part: Path) -> str | None:
-    """The clip id whose output a ``.part`` file was going to be, or ``None`` for a file of the split folder."""
-    m = _PART.match(part.name)
-    if not m:
-        return None
-    rel = (part.parent / m["target"]).relative_to(split_dir).parts
-    if len(rel) < 2:
-        return None
-    name = rel[1][: -len(".wav")] if len(rel) == 2 and rel[1].endswith(".wav") else rel[1]
-    return f"{rel[0]}/{name}"
+def _is_part(name: str) -> bool:
+    return name.startswith(".") and _PART.match(name) is not None
+
+
+def _target(name: str) -> str:
+    match = _PART.match(name)
+    assert match is not None
+    return match["target"]
 
 
 def stray_parts(split_dir: Path, shard: tuple[int, int] | None, whole: bool, own_files: set[str]) -> list[Path]:
     """The temporary files under ``split_dir`` that this run owns, so may delete (it holds the lock).
 
-    A run of the whole split owns every one. A shard owns those of its own clips (by the id's hash) and
-    of its own files in the split folder (``own_files``: its summary); never another shard's."""
-    owned = []
-    for part in split_dir.rglob(f".*{PART_SUFFIX}"):
-        if not _PART.match(part.name) or not part.is_file():
-            continue
-        clip = _part_owner(split_dir, part)
-        if whole or (clip is not None and in_shard(clip, shard)) or (
-                clip is None and part.parent == split_dir and _PART.match(part.name)["target"] in own_files):
-            owned.append(part)
+    A run of the whole split owns every one. A shard owns those of its own clips (by the id's hash: the
+    ``<clip>.wav`` beside its folder, anything in ``<id_folder>/<clip>/``) and of its own files in the
+    split folder (``own_files``: its summary); never another shard's. Only the shard's own clip folders
+    are listed, so a shard of N reads about 1/N of the tree."""
+    owned: list[Path] = []
+    with os.scandir(split_dir) as top:
+        for entry in top:
+            if entry.is_file() and _is_part(entry.name) and (whole or _target(entry.name) in own_files):
+                owned.append(Path(entry.path))
+            elif entry.is_dir() and not entry.name.startswith("."):
+                owned += _stray_in_id_folder(Path(entry.path), shard, whole)
+    return owned
+
+
+def _stray_in_id_folder(folder: Path, shard: tuple[int, int] | None, whole: bool) -> list[Path]:
+    owned: list[Path] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file() and _is_part(entry.name):
+                target = _target(entry.name)
+                clip = f"{folder.name}/{target[:-4] if target.endswith('.wav') else target}"
+                if whole or in_shard(clip, shard):
+                    owned.append(Path(entry.path))
+            elif entry.is_dir() and (whole or in_shard(f"{folder.name}/{entry.name}", shard)):
+                owned += [p for p in Path(entry.path).rglob(f".*{PART_SUFFIX}") if p.is_file() and _is_part(p.name)]
     return owned
 
 
