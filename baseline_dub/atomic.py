@@ -1,10 +1,23 @@
-"""Atomic file writes: a temporary file in the target's folder, then ``os.replace``."""
+"""Atomic file writes: a temporary file in the target's folder, then ``os.replace``.
+
+The temporary file is ``.<name>.<random>.part`` beside the target, created with mode 0666 so that the
+process's umask decides the final permissions exactly as for any file it creates (``tempfile.mkstemp``
+would make every output 0600, unreadable to a group or a web server). The split runner recognises
+these names to clean what a killed run left (``baseline_dub.runner.outputs``).
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
+
+PART_SUFFIX = ".part"
+
+
+def part_path(path: Path) -> Path:
+    """A fresh temporary name for ``path``: ``.<name>.<8 hex>.part`` in the same folder."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -13,15 +26,24 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part."""
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
+
+    The file gets the permissions the umask gives a new file (0644 under umask 022, 0664 under 002).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    while True:
+        tmp = part_path(path)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            break
+        except FileExistsError:  # 32 random bits: only ever another writer's name, try another
+            continue
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path

@@ -1,8 +1,11 @@
 """Audio in and out: one ``Audio`` type (float32, channels-first, sample rate) for every stage.
 
 Decoding tries soundfile first (wav, flac, ogg, mp3 through libsndfile) and falls back to ffmpeg for
-anything else ffmpeg reads. Resampling uses librosa (soxr). Loudness is ITU-R BS.1770 integrated
-loudness measured by pyloudnorm.
+anything else ffmpeg reads; decoded audio holding NaN or infinite samples is refused (``AudioError``).
+Resampling uses librosa (soxr). Loudness is ITU-R BS.1770 integrated loudness measured by pyloudnorm;
+six channels are read as 5.1 (L R C LFE Ls Rs, the WAV/FLAC/ffmpeg order): the LFE is left out and the
+surrounds weighted +1.5 dB, as BS.1770 says (see ``loudness``). Float WAVs are written without the
+timestamped PEAK chunk libsndfile adds, so that the same samples always give the same bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ from baseline_dub.errors import AudioError
 # pyloudnorm needs at least one 400 ms gating block; shorter or silent signals have no loudness.
 _MIN_LOUDNESS_SECONDS = 0.4
 SILENCE_LUFS = -70.0
+# 5.1 in WAV/FLAC/ffmpeg channel order: L R C LFE Ls Rs. The BS.1770 channel weights (LFE excluded), and
+# the ITU-R BS.775 stereo down-mix (centre and surrounds at -3 dB, LFE dropped) used for 6 -> 2 or 1 channels.
+_FIVE_ONE_WEIGHTS = (1.0, 1.0, 1.0, 0.0, 1.41, 1.41)
+_FIVE_ONE_TO_STEREO = np.array([[1.0, 0.0, 0.7071, 0.0, 0.7071, 0.0],
+                                [0.0, 1.0, 0.7071, 0.0, 0.0, 0.7071]], dtype=np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,9 +67,13 @@ class Audio:
         return Audio(self.samples.mean(axis=0, keepdims=True), self.rate)
 
     def with_channels(self, channels: int) -> Audio:
-        """Down-mix to mono or repeat mono to ``channels``; other changes take the first channels."""
+        """Down-mix to mono or repeat mono to ``channels``; 5.1 to stereo (or mono) by the ITU-R BS.775
+        down-mix, so that the centre channel's dialogue is kept; other changes take the first channels."""
         if channels == self.channels:
             return self
+        if self.channels == 6 and channels in (1, 2):
+            stereo = Audio(_FIVE_ONE_TO_STEREO @ self.samples, self.rate)
+            return stereo.with_channels(channels)
         if channels == 1:
             return self.mono()
         if self.channels == 1:
@@ -131,8 +143,24 @@ def _ffmpeg_decode(args_in: list[str], name: str) -> Audio:
     return _from_soundfile(io.BytesIO(probe.stdout))
 
 
+def checked_samples(audio: Audio, name: str) -> Audio:
+    """``audio`` when it holds samples and all are finite; else an ``AudioError`` naming ``name``.
+
+    NaN or infinite samples come from damaged files (or broken encoders) and would poison every stage
+    after decoding (separation, loudness, diarization), so they are refused where the audio comes in.
+    """
+    if audio.frames == 0:
+        raise AudioError(f"{name}: the audio holds no samples")
+    finite = np.isfinite(audio.samples)
+    if not finite.all():
+        bad = np.flatnonzero(~finite.all(axis=0))
+        raise AudioError(f"{name}: the audio holds {int((~finite).sum())} NaN or infinite sample(s), the first at "
+                         f"{bad[0] / audio.rate:.3f} s; the file is damaged: re-encode or re-download it")
+    return audio
+
+
 def load_audio(path: str | Path) -> Audio:
-    """Decode an audio file (soundfile first, then ffmpeg) as float32 channels-first."""
+    """Decode an audio file (soundfile first, then ffmpeg) as float32 channels-first; refuses NaN/inf."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
@@ -142,13 +170,11 @@ def load_audio(path: str | Path) -> Audio:
         audio = _from_soundfile(path)
     except (sf.LibsndfileError, RuntimeError, TypeError):
         audio = _ffmpeg_decode(["-i", str(path)], str(path))
-    if audio.frames == 0:
-        raise AudioError(f"{path}: the file holds no samples")
-    return audio
+    return checked_samples(audio, str(path))
 
 
 def decode_bytes(data: bytes, name: str) -> Audio:
-    """Decode audio held in memory (for example a tar member), naming ``name`` in errors."""
+    """Decode audio held in memory (for example a tar member), naming ``name`` in errors; refuses NaN/inf."""
     if not data:
         raise AudioError(f"{name}: the audio is empty (0 bytes)")
     try:
@@ -160,13 +186,31 @@ def decode_bytes(data: bytes, name: str) -> Audio:
             tmp.write(data)
             tmp.flush()
             audio = _ffmpeg_decode(["-i", tmp.name], name)
-    if audio.frames == 0:
-        raise AudioError(f"{name}: the audio holds no samples")
-    return audio
+    return checked_samples(audio, name)
+
+
+def without_peak_chunk(wav: bytes) -> bytes:
+    """A RIFF/WAVE file's bytes without its ``PEAK`` chunk (the RIFF size fixed); other files unchanged.
+
+    libsndfile adds a PEAK chunk to float WAVs holding each channel's peak and the time of writing,
+    which makes the same samples give different bytes from one second to the next.
+    """
+    if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
+        return wav
+    chunks, pos = [wav[:12]], 12
+    while pos + 8 <= len(wav):
+        size = int.from_bytes(wav[pos + 4:pos + 8], "little")
+        end = min(len(wav), pos + 8 + size + (size & 1))
+        if wav[pos:pos + 4] != b"PEAK":
+            chunks.append(wav[pos:end])
+        pos = end
+    body = b"".join(chunks)
+    return body[:4] + (len(body) - 8).to_bytes(4, "little") + body[8:]
 
 
 def write_audio(path: str | Path, audio: Audio, subtype: str | None = None) -> Path:
-    """Write wav or flac atomically (temporary file in the same folder, then rename)."""
+    """Write wav (32-bit float by default) or flac (24-bit) atomically: a temporary file in the same folder,
+    then rename. The bytes depend only on the samples, rate and subtype (no timestamp, no PEAK chunk)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = {".wav": "WAV", ".flac": "FLAC"}.get(path.suffix.lower())
@@ -175,15 +219,47 @@ def write_audio(path: str | Path, audio: Audio, subtype: str | None = None) -> P
     buffer = io.BytesIO()
     subtype = subtype or ("FLOAT" if fmt == "WAV" else "PCM_24")
     sf.write(buffer, audio.samples.T, audio.rate, format=fmt, subtype=subtype)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, without_peak_chunk(buffer.getvalue()))
+
+
+def _weighted_loudness(audio: Audio, weights: tuple[float, ...]) -> float:
+    """BS.1770 gated loudness with per-channel ``weights``: pyloudnorm's K-weighting and 400 ms blocks per
+    channel (its block loudness of one channel is ``-0.691 + 10 log10 z``), then the standard gating of the
+    weighted sum of the channels' block powers (absolute -70 LUFS, then relative -10 LU)."""
+    import pyloudnorm
+
+    powers = []
+    for samples, weight in zip(audio.samples, weights, strict=True):
+        if weight == 0.0:
+            continue
+        meter = pyloudnorm.Meter(audio.rate)
+        meter.integrated_loudness(samples.astype(np.float64))
+        powers.append(weight * 10.0 ** ((np.asarray(meter.blockwise_loudness) + 0.691) / 10.0))
+    z = np.sum(powers, axis=0)
+    with np.errstate(divide="ignore"):
+        block = -0.691 + 10.0 * np.log10(z)
+    gated = z[block >= SILENCE_LUFS]
+    if gated.size == 0:
+        return SILENCE_LUFS
+    relative = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
+    kept = z[(block > relative) & (block > SILENCE_LUFS)]
+    return float(-0.691 + 10.0 * np.log10(kept.mean())) if kept.size else SILENCE_LUFS
 
 
 def loudness(audio: Audio) -> float:
-    """Integrated loudness in LUFS; ``SILENCE_LUFS`` for silence or signals under 0.4 s."""
+    """Integrated loudness in LUFS (ITU-R BS.1770, pyloudnorm); ``SILENCE_LUFS`` for silence or under 0.4 s.
+
+    Up to five channels go to pyloudnorm as they are (its order: L R C Ls Rs). Six channels are 5.1 in
+    WAV order (L R C LFE Ls Rs): the LFE is left out and the surrounds weighted 1.41, BS.1770's weights
+    for that layout. Other counts over five have no layout to assume: every channel is weighted 1.0.
+    """
     import pyloudnorm
 
     if audio.duration < _MIN_LOUDNESS_SECONDS or audio.peak() == 0.0:
         return SILENCE_LUFS
+    if audio.channels > 5:
+        weights = _FIVE_ONE_WEIGHTS if audio.channels == 6 else (1.0,) * audio.channels
+        return _weighted_loudness(audio, weights)
     meter = pyloudnorm.Meter(audio.rate)
     value = float(meter.integrated_loudness(audio.samples.T))
     return value if np.isfinite(value) else SILENCE_LUFS

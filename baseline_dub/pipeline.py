@@ -1,9 +1,16 @@
 """The chain per clip: separate -> diarize -> translate -> synthesize -> remix, with models loaded once.
 
 ``DubPipeline`` loads every stage once and dubs clips one at a time (``dub``) or stage-wise over a
-batch (``dub_batch``): one separation call for the batch, one Whisper batch for every segment of every
-clip, so that a GPU stays busy across clips. A clip whose stage fails is returned as its error and the
-others go on. ``dub_clip`` is the one-call Python API.
+batch (``dub_batch``): one separation call for the batch (Spleeter's segments are independent, so a
+clip's stems do not depend on its batch), then one Whisper batch per clip of all its segments. A clip
+whose stage fails is returned as its error and the others go on; audio with NaN or infinite samples is
+refused before any stage (``AudioError``).
+
+A clip with nothing to speak is an outcome, not an error: when diarization finds no speech
+(``no_speech``), when Whisper's rules refuse every segment's text (``no_usable_text``) or when no
+synthesis produced sound (``no_synthesis``), the clip still goes through the remix with no synthesis
+placed, so its dub is its backing alone at the source's loudness, and ``Dub.no_speech`` says why.
+``dub_clip`` is the one-call Python API.
 """
 
 from __future__ import annotations
@@ -16,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from baseline_dub.audio import Audio, load_audio
+from baseline_dub.audio import Audio, checked_samples, load_audio
 from baseline_dub.config import Config
 from baseline_dub.devices import resolve_device
-from baseline_dub.errors import BaselineDubError, NoSpeechError, StageError
+from baseline_dub.errors import BaselineDubError, StageError
 from baseline_dub.profiles import resolve_config
 from baseline_dub.result import Dub
 from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
@@ -51,6 +58,11 @@ class _Work:
     translations: list[Translation] = field(default_factory=list)
     syntheses: list[Synthesis | None] = field(default_factory=list)
     error: BaselineDubError | None = None
+    no_speech: tuple[str, str] | None = None  # (reason, why) once the clip has nothing left to speak
+
+    def nothing_to_speak(self, reason: str, why: str) -> None:
+        if self.no_speech is None:
+            self.no_speech = (reason, why)
 
 
 def _as_error(stage: str, exc: Exception, clip: str | None) -> BaselineDubError:
@@ -87,13 +99,17 @@ class DubPipeline:
     # -- stage helpers ----------------------------------------------------------------------
     def _run(self, stage: str, works: list[_Work], batch_fn: Callable[[list[_Work]], list[Any]],
              apply: Callable[[_Work, Any], None]) -> None:
-        """Run a stage on the live clips in one batch; if the batch fails, retry clip by clip."""
+        """Run a stage on the live clips in one batch; if the batch fails, retry clip by clip.
+
+        Whatever a clip's result or its ``apply`` raises is that clip's error only: the others go on."""
         live = [w for w in works if w.error is None]
         if not live:
             return
         start = time.perf_counter()
         try:
             results = batch_fn(live)
+            if len(results) != len(live):
+                raise StageError(f"{stage} returned {len(results)} results for {len(live)} clips")
         except Exception:  # isolate the failing clip(s): the rest of the batch goes on
             results = None
         if results is not None:
@@ -101,15 +117,24 @@ class DubPipeline:
             elapsed = time.perf_counter() - start
             for w, r in zip(live, results, strict=True):
                 w.seconds[stage] = elapsed * w.item.audio.duration / total
-                apply(w, r)
+                self._apply(stage, w, r, apply)
             return
         for w in live:
             t0 = time.perf_counter()
             try:
-                apply(w, batch_fn([w])[0])
+                result = batch_fn([w])[0]
             except Exception as exc:  # recorded per clip with its reason; the run goes on
                 w.error = _as_error(stage, exc, w.item.clip_id)
+            else:
+                self._apply(stage, w, result, apply)
             w.seconds[stage] = time.perf_counter() - t0
+
+    @staticmethod
+    def _apply(stage: str, w: _Work, result: Any, apply: Callable[[_Work, Any], None]) -> None:
+        try:
+            apply(w, result)
+        except Exception as exc:  # one clip's bad result never stops the batch
+            w.error = _as_error(stage, exc, w.item.clip_id)
 
     def _separate(self, works: list[_Work]) -> list[Stems]:
         return self.separator.separate_batch([w.item.audio for w in works])
@@ -120,24 +145,26 @@ class DubPipeline:
 
     def _set_segments(self, w: _Work, segments: list[Segment]) -> None:
         if not segments:
-            raise NoSpeechError("no speech found in the separated vocals; nothing to dub", clip=w.item.clip_id)
+            w.nothing_to_speak("no_speech", "no speech found in the separated vocals")
         w.segments = list(segments)
 
     def _translate(self, works: list[_Work]) -> list[list[Translation]]:
-        pieces = [w.stems.vocals.slice(s.start, s.end) for w in works for s in w.segments]
-        flat = self.translator.translate_batch(pieces)
-        out, i = [], 0
-        for w in works:
-            out.append(flat[i:i + len(w.segments)])
-            i += len(w.segments)
-        return out
+        """One Whisper batch per clip, of that clip's segments: Whisper's seeded sampled fallbacks and its
+        batched matrix products would otherwise make one clip's text depend on the clips batched with it."""
+        return [self.translator.translate_batch([w.stems.vocals.slice(s.start, s.end) for s in w.segments])
+                if w.segments else [] for w in works]
 
     def _set_translations(self, w: _Work, translations: list[Translation]) -> None:
-        if not any(t.text for t in translations):
+        if translations and not any(t.text for t in translations):
             reasons = sorted({t.skipped or "empty" for t in translations})
-            raise NoSpeechError(f"Whisper gave no usable English text ({', '.join(reasons)}); nothing to dub",
-                                clip=w.item.clip_id)
+            w.nothing_to_speak("no_usable_text", f"Whisper gave no usable English text ({', '.join(reasons)})")
         w.translations = list(translations)
+
+    def _set_syntheses(self, w: _Work, syntheses: list[Synthesis | None]) -> None:
+        if not any(s is not None and s.audio is not None for s in syntheses):
+            reasons = sorted({s.skipped or "no audio" for s in syntheses if s is not None})
+            w.nothing_to_speak("no_synthesis", f"no synthesis produced speech ({', '.join(reasons)})")
+        w.syntheses = list(syntheses)
 
     def _synthesize(self, works: list[_Work]) -> list[list[Synthesis | None]]:
         from baseline_dub.stages.synthesize import reference_for
@@ -173,6 +200,10 @@ class DubPipeline:
         per_segment = [dataclasses.asdict(next(placements)) if syn is not None and syn.audio is not None else {}
                        for syn in w.syntheses]
         w.seconds["remix"] = time.perf_counter() - t0
+        reason, why = w.no_speech or (None, None)
+        if why is not None:
+            why = f"{why}; the dub is the clip's backing alone, at the source's loudness"
+            why = f"clip {item.clip_id}: {why}" if item.clip_id else why
         return Dub(
             audio=result.audio, source=item.audio, stems=stems, segments=tuple(w.segments),
             translations=tuple(w.translations), syntheses=tuple(w.syntheses), mixing_ratio=float(ratio),
@@ -181,16 +212,23 @@ class DubPipeline:
             placements=tuple(per_segment), clip_id=item.clip_id,
             notes={**item.notes, "overlong_rule": cfg.overlong, "fit_duration": cfg.fit_duration,
                    "limiter_reduction_db": round(result.limiter_reduction_db, 2)},
+            no_speech=reason, note=why,
         )
 
     # -- public ------------------------------------------------------------------------------
     def dub_batch(self, items: Sequence[DubInput]) -> list[Dub | BaselineDubError]:
-        """Dub several clips stage by stage; each result is a ``Dub`` or the error that stopped that clip."""
+        """Dub several clips stage by stage; each result is a ``Dub`` (``no_speech`` set when nothing was
+        spoken) or the error that stopped that clip. No clip's result depends on the others in the batch."""
         works = [_Work(item) for item in items]
+        for w in works:
+            try:
+                checked_samples(w.item.audio, f"clip {w.item.clip_id}" if w.item.clip_id else "the input")
+            except BaselineDubError as exc:
+                w.error = exc
         self._run("separate", works, self._separate, lambda w, r: setattr(w, "stems", r))
         self._run("diarize", works, self._diarize, self._set_segments)
         self._run("translate", works, self._translate, self._set_translations)
-        self._run("synthesize", works, self._synthesize, lambda w, r: setattr(w, "syntheses", list(r)))
+        self._run("synthesize", works, self._synthesize, self._set_syntheses)
         results: list[Dub | BaselineDubError] = []
         for w in works:
             if w.error is None:

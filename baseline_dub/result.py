@@ -14,7 +14,13 @@ from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
 
 @dataclass(frozen=True, eq=False)
 class Dub:
-    """One dubbed clip: ``audio`` (source rate, channels and length) and how it was made."""
+    """One dubbed clip: ``audio`` (source rate, channels and length) and how it was made.
+
+    ``no_speech`` is ``None`` for a dub with English speech; otherwise why nothing was spoken
+    (``no_speech``: no speech found; ``no_usable_text``: Whisper's rules refused every text;
+    ``no_synthesis``: no synthesis made sound), with ``note`` the sentence that explains it. Such a dub
+    is the clip's backing alone at the source's loudness.
+    """
 
     audio: Audio
     source: Audio
@@ -31,6 +37,8 @@ class Dub:
     placements: tuple[dict[str, Any], ...] = ()
     clip_id: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    no_speech: str | None = None
+    note: str | None = None
 
     @property
     def texts(self) -> list[str]:
@@ -72,6 +80,7 @@ class Dub:
             "models": self.provenance.get("models", {}),
             "stage_seconds": {k: round(v, 4) for k, v in self.stage_seconds.items()},
             **self.notes,
+            **({"no_speech": self.no_speech, "note": self.note} if self.no_speech else {}),
         }
 
     def save_parts(self, folder: str | Path, stems: bool = False) -> list[str | None]:

@@ -17,8 +17,10 @@ The models folder is ``$BASELINE_DUB_MODELS``, else a checkout's ``models/``, el
 A file whose sha256 differs from the registry is refused (``ChecksumError``) and never loaded. Entries
 whose hash cannot be known before download (Coqui and Hugging Face folders) are hashed when
 downloaded and pinned in ``models/lock.json``; later loads are checked against that pin. Verified
-hashes are cached by (size, mtime) in ``models/.verified.json`` so that large files are not re-hashed
-on every run.
+hashes are cached in ``models/.verified-hashes.json`` so that large files are not re-hashed on every
+run, keyed by what no copy, restore or in-place edit keeps unchanged by accident: inode, size, mtime and
+ctime in nanoseconds (``touch -r`` restores an mtime, never a ctime). ``baseline-dub models verify``
+never trusts the cache: it re-hashes every file (bit rot under an unchanged inode shows only there).
 """
 
 from __future__ import annotations
@@ -119,6 +121,15 @@ def load_registry(path: Path | None = None) -> dict[str, ModelEntry]:
     return entries
 
 
+HASH_CACHE = ".verified-hashes.json"
+
+
+def _stamp(path: Path) -> list[int]:
+    """What the hash cache keys a file on: inode, size, mtime and ctime (ns); a rewrite changes the ctime."""
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
@@ -185,17 +196,19 @@ class Store:
         entry = self.entry(name)
         return entry.sha256 or self._lock().get(name)
 
-    def _cached_hash(self, path: Path) -> str:
-        cache_path = self.root / ".verified.json"
-        cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
-        stat = path.stat()
+    def _cached_hash(self, path: Path, rehash: bool = False) -> str:
+        """The sha256 of a file or folder, from the cache when its stamp is unchanged (never with ``rehash``)."""
+        cache_path = self.root / HASH_CACHE
+        try:
+            cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+        except (OSError, ValueError):
+            cache = {}  # a damaged cache only costs a re-hash
         key = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
-        stamp = [stat.st_size, stat.st_mtime_ns]
-        if path.is_dir():  # a folder's own mtime misses in-place edits of its files
-            stamp = sorted([str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
-                           for p in path.rglob("*") if p.is_file())
+        stamp: list = _stamp(path)
+        if path.is_dir():  # a folder's own stamp misses in-place edits of its files
+            stamp = sorted([str(p.relative_to(path)), *_stamp(p)] for p in path.rglob("*") if p.is_file())
         hit = cache.get(key)
-        if hit and hit["stamp"] == stamp:
+        if not rehash and isinstance(hit, dict) and hit.get("stamp") == stamp:
             return hit["sha256"]
         digest = sha256_tree(path) if path.is_dir() else sha256_file(path)
         cache[key] = {"stamp": stamp, "sha256": digest}
@@ -203,15 +216,17 @@ class Store:
             atomic_write_text(cache_path, json.dumps(cache, indent=1, sort_keys=True))
         return digest
 
-    def status(self, name: str) -> str:
-        """``ok``, ``missing``, ``corrupt`` or ``unpinned`` (present, no hash to check against)."""
+    def status(self, name: str, rehash: bool = False) -> str:
+        """``ok``, ``missing``, ``corrupt`` or ``unpinned`` (present, no hash to check against).
+
+        ``rehash`` hashes the file whatever the cache says (``baseline-dub models verify``)."""
         path = self.location(name)
         if not path.exists():
             return "missing"
         expected = self.expected_sha256(name)
         if expected is None:
             return "unpinned"
-        return "ok" if self._cached_hash(path) == expected else "corrupt"
+        return "ok" if self._cached_hash(path, rehash) == expected else "corrupt"
 
     def path(self, name: str) -> Path:
         """The verified path of one entry; missing -> ``ModelMissingError``, wrong hash -> ``ChecksumError``."""

@@ -32,9 +32,12 @@ def test_done_ids_need_the_output_file(tmp_path):
     with ManifestWriter(tmp_path / "test" / "manifest.jsonl") as w:
         w.write({"clip_id": "a/a1", "status": "done", "output": "test/a/a1.wav"})
         w.write({"clip_id": "b/b1", "status": "done", "output": "test/b/b1.wav"})
+        w.write({"clip_id": "a/a2", "status": "no_speech", "reason": "no_speech", "output": "test/a/a2.wav"})
+        w.write({"clip_id": "a/a3", "status": "failed", "reason": "bad_audio", "output": None})
     (tmp_path / "test" / "a").mkdir()
-    (tmp_path / "test" / "a" / "a1.wav").write_bytes(b"RIFF")
-    assert done_ids(tmp_path, "test") == {"a/a1"}
+    for name in ("a1", "a2"):
+        (tmp_path / "test" / "a" / f"{name}.wav").write_bytes(b"RIFF")
+    assert done_ids(tmp_path, "test") == {"a/a1", "a/a2"}  # a clip with no speech is finished: never redone
 
 
 def test_shard_manifests_are_read_together(tmp_path):

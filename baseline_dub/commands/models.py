@@ -1,4 +1,7 @@
-"""``baseline-dub models list|verify|download``: what is in the model store, checks, fetching."""
+"""``baseline-dub models list|verify|download``: what is in the model store, checks, fetching.
+
+``verify`` re-hashes every file, whatever the store's hash cache says.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     bad = 0
     for name in names:
         entry = store.entry(name)
-        state = store.status(name) if args.action == "verify" else (
+        state = store.status(name, rehash=True) if args.action == "verify" else (
             "present" if store.location(name).exists() else "missing")
         bad += state in ("missing", "corrupt", "unpinned")
         print(f"{state:8s} {name:45s} {'/'.join(entry.profiles):13s} {entry.file}")

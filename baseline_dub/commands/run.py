@@ -1,4 +1,9 @@
-"""``baseline-dub run``: dub a whole split (resumable, shardable), print the summary."""
+"""``baseline-dub run``: dub a whole split (resumable, shardable), print the summary.
+
+Exit code: 0 when every clip with audio was dubbed (``done``, or ``no_speech``: a clip with nothing to
+speak is an outcome, dubbed as its backing alone), 1 when any clip failed (reasons in the manifest and
+printed), 2 for a bad option, data or output folder, or an output shard another run holds (nothing dubbed).
+"""
 
 from __future__ import annotations
 
@@ -23,17 +28,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--actors", type=int, default=None, help="Ray pipeline actors (default: one per GPU, "
                         "else one per --cpus-per-actor cores)")
     parser.add_argument("--cpus-per-actor", type=int, default=1, help="CPU cores per Ray actor (default 1)")
+    parser.add_argument("--no-lock", action="store_true",
+                        help="do not lock the output shard (only for file systems without flock: then make sure "
+                             "no other run writes the same shard; stray .part files are left alone)")
     add_model_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from baseline_dub.errors import ConfigError
     from baseline_dub.runner.split import RunOptions, parse_shard, run_split
 
+    for option, value in (("--actors", args.actors), ("--cpus-per-actor", args.cpus_per_actor)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{option} {value}: must be 1 or more")
     opts = RunOptions(
         split=args.split, data=args.data, out=args.out, profile=args.profile, device=args.device,
         config_path=args.config, shard=parse_shard(args.shard) if args.shard else None, limit=args.limit,
-        keep=args.keep, batch_clips=args.batch_clips, progress=not args.no_progress,
+        keep=args.keep, batch_clips=args.batch_clips, progress=not args.no_progress, lock=not args.no_lock,
     )
     if args.ray:
         from baseline_dub.runner.ray_backend import run_split_ray

@@ -30,6 +30,9 @@ CLIP_KEYS = ("jp_clip", "en_clip", "jp_text", "en_text", "jp_start_time", "jp_en
 # minutes and seconds below a higher unit must be < 60. JSON numbers are accepted as seconds too.
 _TIMESTAMP = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:[.,]\d+)?)$")
 _CLIP_ID = re.compile(r"^[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
+# Decoded audio may run a few tens of ms past the annotation's times (mp3 encoder padding); a difference
+# beyond this is a truncated file, or audio that is not the annotated stretch.
+DURATION_TOLERANCE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,25 @@ class Clip:
     @property
     def jp_duration(self) -> float:
         return self.jp_end - self.jp_start
+
+    def duration_check(self, audio_seconds: float, tolerance: float = DURATION_TOLERANCE_SECONDS
+                       ) -> tuple[dict[str, float | None], str | None]:
+        """Compare the decoded JP audio's length with the annotation's ``jp_start..jp_end``.
+
+        Returns the manifest fields ``annotation_duration`` and ``duration_mismatch`` (audio minus
+        annotation, in seconds, when they differ by more than ``tolerance``; else ``None``) and, for a
+        mismatch, a warning that names the clip and says what to check.
+        """
+        expected = self.jp_duration
+        diff = audio_seconds - expected
+        mismatch = round(diff, 3) if abs(diff) > tolerance else None
+        fields = {"annotation_duration": round(expected, 3), "duration_mismatch": mismatch}
+        if mismatch is None:
+            return fields, None
+        what = "shorter" if diff < 0 else "longer"
+        return fields, (f"clip {self.id}: its audio lasts {audio_seconds:.2f} s, {abs(diff):.2f} s {what} than "
+                        f"the annotation's {expected:.2f} s ({self.jp_start:.3f}..{self.jp_end:.3f} s); the file "
+                        "may be truncated or not this clip's: check it or re-download it (dubbed as decoded)")
 
 
 @dataclass(frozen=True)

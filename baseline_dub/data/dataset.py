@@ -128,6 +128,11 @@ class Dataset:
         except KeyError:
             raise DataError(f"no clip {clip_id!r} in {self.annotations}") from None
 
+    def skipped_in(self, split: str) -> list[Skipped]:
+        """The malformed annotation entries of ``split`` that were left out (``baseline-dub data check`` lists
+        them too), each naming its show, episode and clip index and why."""
+        return [s for s in self.skipped if s.split == split]
+
     def has_audio(self, clip_id: str) -> bool:
         """Whether the audio source holds ``clip_id`` (a JP or EN id); builds a tarball's index once."""
         return self.source.has(clip_id)
@@ -178,4 +183,4 @@ class Dataset:
         missing = tuple(c.id for c in clips if not self.has_audio(c.id))
         return SplitSummary(split, len(clips), len(clips) - len(missing), missing,
                             sum(c.is_multi_speaker for c in clips),
-                            sum(s.split == split for s in self.skipped))
+                            len(self.skipped_in(split)))

@@ -3,7 +3,8 @@
 A split run writes ``OUT/<split>/manifest.jsonl``; a sharded run (``--shard I/N``) writes
 ``manifest.shard-I-of-N.jsonl`` so that array jobs never append to one file at once. Readers take every
 ``manifest*.jsonl`` of the split folder; the last row of a ``clip_id`` is its state. A line cut short by a
-kill (only ever the last line of a file) is ignored.
+kill (only ever the last line of a file) is ignored. A clip is *finished* (never redone) when its last row
+is ``done`` or ``no_speech`` and its output file exists; ``failed`` clips are retried by the next run.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-DONE, FAILED, MISSING = "done", "failed", "missing_audio"
+DONE, FAILED, MISSING, NO_SPEECH = "done", "failed", "missing_audio", "no_speech"
+# Statuses with an output that a rerun keeps: a clip with no speech is an outcome, recorded once.
+FINISHED = (DONE, NO_SPEECH)
 
 
 def manifest_name(shard: tuple[int, int] | None) -> str:
@@ -48,11 +51,11 @@ def read_manifest(split_dir: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def done_ids(out_dir: str | Path, split: str) -> set[str]:
-    """Clip ids whose last row is ``done`` and whose output file still exists."""
+    """Clip ids that are finished: last row ``done`` or ``no_speech``, and the output file still exists."""
     out_dir = Path(out_dir)
     return {
         cid for cid, row in read_manifest(out_dir / split).items()
-        if row.get("status") == DONE and row.get("output") and (out_dir / row["output"]).is_file()
+        if row.get("status") in FINISHED and row.get("output") and (out_dir / row["output"]).is_file()
     }
 
 

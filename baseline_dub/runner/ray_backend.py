@@ -61,14 +61,18 @@ def run_split_ray(opts: RunOptions, address: str = "local", actors: int | None =
 
     opts = RunOptions(**{**asdict(opts), "out": str(Path(opts.out).resolve()),
                          "data": str(Path(opts.data).resolve()) if opts.data else None})
-    run = _Run.plan(opts)
+    run = _Run.plan(opts)  # holds the shard's lock from here: released by finish() or close()
     if not run.todo:
         run.start(None, 0.0)
         return run.finish()
-    if address == "local":
-        ray.init(include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
-    else:
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+        else:
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    except BaseException:
+        run.close()
+        raise
     try:
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
@@ -79,12 +83,16 @@ def run_split_ray(opts: RunOptions, address: str = "local", actors: int | None =
             n, options = actors or max(1, cpus // cpus_per_actor), {"num_cpus": cpus_per_actor}
         if n < 1:
             raise ConfigError("--actors must be at least 1")
-        remote_cls = ray.remote(PipelineActor).options(**options)
-        pool_actors = [remote_cls.remote(asdict(opts), cpus_per_actor) for _ in range(n)]
-        profile, load_seconds = ray.get(pool_actors[0].describe.remote())
-        run.start(profile, load_seconds)
+        try:
+            remote_cls = ray.remote(PipelineActor).options(**options)
+            pool_actors = [remote_cls.remote(asdict(opts), cpus_per_actor) for _ in range(n)]
+            profile, load_seconds = ray.get(pool_actors[0].describe.remote())
+            run.start(profile, load_seconds)
+        except BaseException:
+            run.close()
+            raise
         order = [c.id for c in run.dataset.clips(opts.split) if c.id in run.todo]
-        size = max(1, opts.batch_clips)
+        size = opts.batch_clips
         batches = [order[i:i + size] for i in range(0, len(order), size)]
         pool = ActorPool(pool_actors)
         try:

@@ -1,31 +1,41 @@
 """The split runner: dub every clip of a split, resumably, recording each clip in the manifest.
 
-Outputs mirror the dataset: ``OUT/<split>/<id_folder>/<clip>.wav`` (written atomically), with each
-segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``. The manifest
-(``docs/manifest.md``) gets one fsynced row per finished clip, so after a kill a rerun skips what is done
-and redoes only the clip that was in flight. ``--shard I/N`` keeps the clips whose id hashes to I mod N.
+Outputs mirror the dataset (``baseline_dub.runner.outputs``). The manifest (``docs/manifest.md``) gets one
+fsynced row per finished clip, so after a kill a rerun skips what is finished (``done``, and ``no_speech``
+clips, whose dub is their backing alone) and redoes only the clip that was in flight. ``--shard I/N`` keeps
+the clips whose id hashes to I mod N. Before any model loads, the output folder is checked and the run
+takes its shard's lock (``baseline_dub.runner.lock``): a second run of the same shard stops at once, and
+each run deletes only the stray ``.part`` files it owns.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import json
 import queue
-import socket
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from baseline_dub.atomic import atomic_write_text
-from baseline_dub.errors import BaselineDubError, ConfigError, MissingAudioError
-from baseline_dub.runner.manifest import DONE, FAILED, MISSING, ManifestWriter, done_ids, manifest_name
+from baseline_dub.errors import BaselineDubError, ConfigError
+from baseline_dub.runner.lock import OutputLock
+from baseline_dub.runner.manifest import DONE, MISSING, NO_SPEECH, ManifestWriter, done_ids, manifest_name
+from baseline_dub.runner.outputs import (  # noqa: F401  (output_paths, save_dub: part of this module's API)
+    _now,
+    output_paths,
+    prepare_out,
+    result_rows,
+    save_dub,
+    stray_parts,
+)
+from baseline_dub.runner.shards import in_shard, is_whole_split, parse_shard  # noqa: F401
+from baseline_dub.runner.summary import RunSummary
 
 
 @dataclass(frozen=True)
@@ -43,107 +53,13 @@ class RunOptions:
     keep: bool = False
     batch_clips: int = 1
     progress: bool = True
+    lock: bool = True
 
-
-@dataclass
-class RunSummary:
-    """Counts and cost of one run (``already_done`` are clips skipped because a previous run did them)."""
-
-    selected: int = 0
-    already_done: int = 0
-    done: int = 0
-    missing: int = 0
-    failed: Counter = field(default_factory=Counter)
-    audio_seconds: float = 0.0
-    processing_seconds: float = 0.0
-    load_seconds: float = 0.0
-    wall_seconds: float = 0.0
-    profile: str | None = None
-
-    @property
-    def n_failed(self) -> int:
-        return sum(self.failed.values())
-
-    @property
-    def rtf(self) -> float:
-        """Real-time factor: seconds of processing per second of audio dubbed (model loading excluded)."""
-        return self.processing_seconds / self.audio_seconds if self.audio_seconds else 0.0
-
-    def lines(self) -> list[str]:
-        failed = ", ".join(f"{k}: {v}" for k, v in sorted(self.failed.items())) or "none"
-        per_hour = 3600 * (self.done + self.n_failed) / self.wall_seconds if self.wall_seconds else 0.0
-        return [
-            f"profile          {self.profile}",
-            f"clips selected   {self.selected} (already done before this run: {self.already_done})",
-            f"done             {self.done}",
-            f"missing audio    {self.missing}",
-            f"failed           {self.n_failed} ({failed})",
-            f"audio dubbed     {self.audio_seconds:.1f} s",
-            f"processing       {self.processing_seconds:.1f} s (+ {self.load_seconds:.1f} s loading models)",
-            f"real-time factor {self.rtf:.3f} (processing seconds per audio second)",
-            f"wall time        {self.wall_seconds:.1f} s ({per_hour:.0f} clips/hour)",
-        ]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"selected": self.selected, "already_done": self.already_done, "done": self.done,
-                "missing_audio": self.missing, "failed": dict(self.failed), "audio_seconds": self.audio_seconds,
-                "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,
-                "wall_seconds": self.wall_seconds,
-                "real_time_factor": self.rtf, "profile": self.profile}
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"I/N"`` -> ``(I, N)`` with 0 <= I < N."""
-    try:
-        i, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise ConfigError(f"--shard {text!r}: expected I/N, e.g. 0/8") from None
-    if n < 1 or not 0 <= i < n:
-        raise ConfigError(f"--shard {text!r}: need 0 <= I < N")
-    return i, n
-
-
-def in_shard(clip_id: str, shard: tuple[int, int] | None) -> bool:
-    """Deterministic partition by the clip id's sha1, independent of order and machine."""
-    if shard is None:
-        return True
-    return int(hashlib.sha1(clip_id.encode()).hexdigest(), 16) % shard[1] == shard[0]
-
-
-def output_paths(out: Path, split: str, clip_id: str) -> tuple[Path, Path]:
-    """(dub wav, parts folder) for a clip id such as ``db/db019ebb-...``."""
-    rel = Path(split) / clip_id
-    return out / rel.with_name(rel.name + ".wav"), out / rel
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def base_row(clip: Any, split: str) -> dict[str, Any]:
-    return {"clip_id": clip.id, "split": split, "jp_text": clip.jp_text, "en_text": clip.en_text,
-            "host": socket.gethostname(), "worker": f"pid-{os.getpid()}"}
-
-
-def failure_row(clip: Any, split: str, error: BaselineDubError, started: str) -> dict[str, Any]:
-    status = MISSING if isinstance(error, MissingAudioError) else FAILED
-    return {**base_row(clip, split), "status": status, "reason": error.reason, "error": str(error),
-            "output": None, "parts": None, "started": started, "finished": _now()}
-
-
-def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str) -> dict[str, Any]:
-    """Write a clip's outputs atomically and return its manifest row."""
-    from baseline_dub.audio import write_audio
-
-    wav, parts = output_paths(out, split, clip.id)
-    t0 = time.perf_counter()
-    files = dub.save_parts(parts, stems=keep)
-    write_audio(wav, dub.audio)
-    record = dub.record()
-    record["stage_seconds"]["write"] = round(time.perf_counter() - t0, 4)
-    return {**base_row(clip, split), **record, "status": DONE, "reason": None, "error": None,
-            "output": str(wav.relative_to(out)), "parts": str(parts.relative_to(out)),
-            "segments": dub.segment_rows(files), "started": started, "finished": _now()}
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"--limit {self.limit}: must be 1 or more (leave it out to run every clip)")
+        if self.batch_clips < 1:
+            raise ConfigError(f"--batch-clips {self.batch_clips}: must be 1 or more (1 on a CPU, 8 or more on a GPU)")
 
 
 def select(dataset: Any, opts: RunOptions) -> list[Any]:
@@ -182,21 +98,6 @@ def dub_results(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]]) -> tu
     return [(clip, outcome[clip.id]) for clip, _ in batch], sum(item.audio.duration for _, item in ready)
 
 
-def result_rows(pairs: list[tuple[Any, Any]], split: str, out: Path, keep: bool, started: str) -> list[dict[str, Any]]:
-    """Write each dub's files atomically and return the manifest rows (failures recorded with their reason)."""
-    rows = []
-    for clip, result in pairs:
-        if isinstance(result, BaselineDubError):
-            rows.append(failure_row(clip, split, result, started))
-            continue
-        try:
-            rows.append(save_dub(result, clip, split, out, keep, started))
-        except (BaselineDubError, OSError) as exc:
-            err = exc if isinstance(exc, BaselineDubError) else BaselineDubError(f"cannot write output: {exc}")
-            rows.append(failure_row(clip, split, err, started))
-    return rows
-
-
 def dub_rows(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]], split: str, out: Path,
              keep: bool) -> tuple[list[dict[str, Any]], float]:
     """Dub a batch, write its outputs, return (manifest rows, audio seconds): what a Ray actor does per batch."""
@@ -231,19 +132,30 @@ def prefetched(items: Iterable[Any], depth: int) -> Iterator[Any]:
 
 @dataclass
 class _Run:
-    """One run's plan and bookkeeping: what to do, the manifest writer, the summary, the progress bar."""
+    """One run's plan and bookkeeping: what to do, its lock, the manifest writer, the summary, the progress bar."""
 
     opts: RunOptions
     dataset: Any
     out: Path
     todo: set[str]
     summary: RunSummary
+    lock: OutputLock | None = None
     writer: ManifestWriter | None = None
     bar: Any = None
     started_at: float = field(default_factory=time.perf_counter)
 
+    @property
+    def split_dir(self) -> Path:
+        return self.out / self.opts.split
+
+    @property
+    def summary_name(self) -> str:
+        return manifest_name(self.opts.shard).replace("manifest", "summary").replace(".jsonl", ".json")
+
     @classmethod
     def plan(cls, opts: RunOptions) -> _Run:
+        """Open the data, check the output folder and take the shard's lock (all before any model loads),
+        then choose the clips not finished yet."""
         from baseline_dub.data.dataset import Dataset
 
         dataset = Dataset.open(opts.data)
@@ -251,22 +163,33 @@ class _Run:
             raise ConfigError(
                 f"split {opts.split!r} is not in the annotations; splits: {', '.join(dataset.splits())}")
         out = Path(opts.out)
-        chosen = select(dataset, opts)
-        done_before = done_ids(out, opts.split)
-        todo = {c.id for c in chosen if c.id not in done_before}
-        summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo))
-        return cls(opts, dataset, out, todo, summary)
+        split_dir = prepare_out(out, opts.split)
+        lock = OutputLock(split_dir, opts.shard).acquire() if opts.lock else None
+        try:
+            chosen = select(dataset, opts)
+            done_before = done_ids(out, opts.split)
+            todo = {c.id for c in chosen if c.id not in done_before}
+            summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo),
+                                 skipped_entries=[str(s) for s in dataset.skipped_in(opts.split)])
+            run = cls(opts, dataset, out, todo, summary, lock)
+            summary.summary_path = str(run.split_dir / run.summary_name)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        return run
 
     def start(self, pipeline_profile: str | None, load_seconds: float) -> None:
+        """Delete the stray temporary files this run owns, open the manifest and the progress bar."""
         from tqdm import tqdm
 
         self.summary.profile = pipeline_profile
         self.summary.load_seconds = load_seconds
-        split_dir = self.out / self.opts.split
-        if self.opts.shard is None and split_dir.is_dir():  # shards may run at once: leave their files be
-            for stale in split_dir.rglob(".*.part"):
+        if self.lock is not None:  # without the lock another run may own any of them: leave them be
+            for stale in stray_parts(self.split_dir, self.opts.shard, is_whole_split(self.opts.shard),
+                                     {self.summary_name}):
                 stale.unlink(missing_ok=True)  # a temporary file left by a kill: never an output
-        self.writer = ManifestWriter(self.out / self.opts.split / manifest_name(self.opts.shard))
+        self.writer = ManifestWriter(self.split_dir / manifest_name(self.opts.shard))
         self.bar = tqdm(total=len(self.todo), unit="clip", disable=not self.opts.progress, file=sys.stderr,
                         desc=f"dub {self.opts.split}")
 
@@ -279,8 +202,14 @@ class _Run:
         self.summary.processing_seconds += processing_seconds
         for row in rows:
             self.writer.write(row)
+            if row.get("duration_mismatch") is not None:
+                self.summary.duration_mismatch += 1
+                tqdm.write(f"duration: {row['warning']}", file=sys.stderr)
             if row["status"] == DONE:
                 self.summary.done += 1
+            elif row["status"] == NO_SPEECH:
+                self.summary.no_speech[row["reason"]] += 1
+                tqdm.write(f"no speech: {row['error']}", file=sys.stderr)
             elif row["status"] == MISSING:
                 self.summary.missing += 1
                 tqdm.write(f"missing: {row['error']}", file=sys.stderr)
@@ -290,21 +219,27 @@ class _Run:
             self.bar.update(1)
 
     def finish(self) -> RunSummary:
-        import json
-
-        self.summary.wall_seconds = time.perf_counter() - self.started_at
-        if self.bar is not None:
-            self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
-        name = manifest_name(self.opts.shard).replace("manifest", "summary").replace(".jsonl", ".json")
-        path = self.out / self.opts.split / name
-        atomic_write_text(path, json.dumps(self.summary.as_dict(), indent=1))
+        """Close the manifest, write the summary file, release the lock; returns the summary."""
+        try:
+            self.summary.wall_seconds = time.perf_counter() - self.started_at
+            if self.bar is not None:
+                self.bar.close()
+            if self.writer is not None:
+                self.writer.close()
+            atomic_write_text(self.split_dir / self.summary_name, json.dumps(self.summary.as_dict(), indent=1))
+        finally:
+            self.close()
         return self.summary
+
+    def close(self) -> None:
+        """Release the lock (idempotent): after ``finish``, or when the run stops before it starts."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
-    """Dub the selected clips not yet done; returns the summary (also written to ``summary.json``).
+    """Dub the selected clips not yet finished; returns the summary (also written to ``summary.json``).
 
     Three things overlap, each bounded: a thread decodes the next batches of audio (two ahead), the main
     thread runs the models, and a writer thread writes finished dubs and their manifest rows (at most two
@@ -313,13 +248,17 @@ def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
     from baseline_dub.pipeline import DubPipeline
 
     run = _Run.plan(opts)
-    if run.todo and pipeline is None:
-        pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path)
-    run.start(pipeline.config.profile if pipeline is not None else None, getattr(pipeline, "load_seconds", 0.0))
+    try:
+        if run.todo and pipeline is None:
+            pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path)
+        run.start(pipeline.config.profile if pipeline is not None else None, getattr(pipeline, "load_seconds", 0.0))
+    except BaseException:
+        run.close()
+        raise
     pending_writes: deque[Future] = deque()
     try:
         stream = ((c, a) for c, a in run.dataset.stream(opts.split) if c.id in run.todo)
-        batches = prefetched(_batches(stream, max(1, opts.batch_clips)), depth=2)
+        batches = prefetched(_batches(stream, opts.batch_clips), depth=2)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline-dub-write") as writer:
             for batch in batches:
                 started, t0 = _now(), time.perf_counter()

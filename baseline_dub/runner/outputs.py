@@ -1,0 +1,148 @@
+"""What a split run writes: the output folder's checks, each clip's files and manifest row, stray ``.part`` files.
+
+Outputs mirror the dataset: ``OUT/<split>/<id_folder>/<clip>.wav`` (written atomically), with each
+segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``. A row's ``status`` is ``done``
+(English speech dubbed), ``no_speech`` (nothing to speak: the dub is the backing alone), ``failed`` or
+``missing_audio`` (see ``docs/manifest.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from baseline_dub.atomic import PART_SUFFIX
+from baseline_dub.errors import AudioError, BaselineDubError, ConfigError, MissingAudioError, StageError
+from baseline_dub.runner.manifest import DONE, FAILED, MISSING, NO_SPEECH
+from baseline_dub.runner.shards import in_shard
+
+# ``.<target name>.<random>.part``: the temporary files of ``baseline_dub.atomic`` (and of older mkstemp).
+_PART = re.compile(r"^\.(?P<target>.+)\.[0-9A-Za-z_]+" + re.escape(PART_SUFFIX) + "$")
+
+
+def output_paths(out: Path, split: str, clip_id: str) -> tuple[Path, Path]:
+    """(dub wav, parts folder) for a clip id such as ``db/db019ebb-...``."""
+    rel = Path(split) / clip_id
+    return out / rel.with_name(rel.name + ".wav"), out / rel
+
+
+def prepare_out(out: Path, split: str) -> Path:
+    """Create ``OUT/<split>`` and check it is a writable folder, before any model loads; returns it.
+
+    ``--out`` naming a file, or a place that cannot be created or written, is a ``ConfigError``.
+    """
+    split_dir = out / split
+    for path in (out, split_dir):
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--out {out}: {path} is a file, not a folder; pass a folder to write the dubs "
+                              "into (it is created when missing)")
+    try:
+        split_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create {split_dir} ({exc.strerror or exc}); pass a folder you "
+                          "can write to") from None
+    if not os.access(split_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: {split_dir} is not writable by this user; pass a folder you can write to")
+    return split_dir
+
+
+def _is_part(name: str) -> bool:
+    return name.startswith(".") and _PART.match(name) is not None
+
+
+def _target(name: str) -> str:
+    match = _PART.match(name)
+    assert match is not None
+    return match["target"]
+
+
+def stray_parts(split_dir: Path, shard: tuple[int, int] | None, whole: bool, own_files: set[str]) -> list[Path]:
+    """The temporary files under ``split_dir`` that this run owns, so may delete (it holds the lock).
+
+    A run of the whole split owns every one. A shard owns those of its own clips (by the id's hash: the
+    ``<clip>.wav`` beside its folder, anything in ``<id_folder>/<clip>/``) and of its own files in the
+    split folder (``own_files``: its summary); never another shard's. Only the shard's own clip folders
+    are listed, so a shard of N reads about 1/N of the tree."""
+    owned: list[Path] = []
+    with os.scandir(split_dir) as top:
+        for entry in top:
+            if entry.is_file() and _is_part(entry.name) and (whole or _target(entry.name) in own_files):
+                owned.append(Path(entry.path))
+            elif entry.is_dir() and not entry.name.startswith("."):
+                owned += _stray_in_id_folder(Path(entry.path), shard, whole)
+    return owned
+
+
+def _stray_in_id_folder(folder: Path, shard: tuple[int, int] | None, whole: bool) -> list[Path]:
+    owned: list[Path] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file() and _is_part(entry.name):
+                target = _target(entry.name)
+                clip = f"{folder.name}/{target[:-4] if target.endswith('.wav') else target}"
+                if whole or in_shard(clip, shard):
+                    owned.append(Path(entry.path))
+            elif entry.is_dir() and (whole or in_shard(f"{folder.name}/{entry.name}", shard)):
+                owned += [p for p in Path(entry.path).rglob(f".*{PART_SUFFIX}") if p.is_file() and _is_part(p.name)]
+    return owned
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def base_row(clip: Any, split: str) -> dict[str, Any]:
+    return {"clip_id": clip.id, "split": split, "jp_text": clip.jp_text, "en_text": clip.en_text,
+            "host": socket.gethostname(), "worker": f"pid-{os.getpid()}"}
+
+
+def failure_row(clip: Any, split: str, error: BaselineDubError, started: str) -> dict[str, Any]:
+    status = MISSING if isinstance(error, MissingAudioError) else FAILED
+    return {**base_row(clip, split), "status": status, "reason": error.reason, "error": str(error),
+            "output": None, "parts": None, "started": started, "finished": _now()}
+
+
+def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str) -> dict[str, Any]:
+    """Write a clip's outputs atomically and return its manifest row (``done``, or ``no_speech``)."""
+    from baseline_dub.audio import write_audio
+
+    wav, parts = output_paths(out, split, clip.id)
+    t0 = time.perf_counter()
+    files = dub.save_parts(parts, stems=keep)
+    write_audio(wav, dub.audio)
+    record = dub.record()
+    record.pop("no_speech", None)
+    record.pop("note", None)
+    record["stage_seconds"]["write"] = round(time.perf_counter() - t0, 4)
+    durations, warning = clip.duration_check(dub.source.duration)
+    status = NO_SPEECH if dub.no_speech else DONE
+    return {**base_row(clip, split), **record, **durations, "warning": warning, "status": status,
+            "reason": dub.no_speech, "error": dub.note, "output": str(wav.relative_to(out)),
+            "parts": str(parts.relative_to(out)), "segments": dub.segment_rows(files), "started": started,
+            "finished": _now()}
+
+
+def result_rows(pairs: list[tuple[Any, Any]], split: str, out: Path, keep: bool, started: str) -> list[dict[str, Any]]:
+    """Write each dub's files atomically and return the manifest rows (failures recorded with their reason)."""
+    rows = []
+    for clip, result in pairs:
+        if isinstance(result, BaselineDubError):
+            rows.append(failure_row(clip, split, result, started))
+            continue
+        try:
+            rows.append(save_dub(result, clip, split, out, keep, started))
+        except BaselineDubError as exc:
+            rows.append(failure_row(clip, split, exc, started))
+        except OSError as exc:
+            err = AudioError(f"cannot write its output ({exc}); check the space and permissions of --out",
+                             clip=clip.id)
+            rows.append(failure_row(clip, split, err, started))
+        except Exception as exc:  # a bug in writing one clip never stops the run: recorded with its reason
+            err = StageError(f"writing its output failed: {type(exc).__name__}: {exc}", clip=clip.id)
+            rows.append(failure_row(clip, split, err, started))
+    return rows

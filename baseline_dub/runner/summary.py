@@ -1,0 +1,80 @@
+"""``RunSummary``: what one split run did, as printed at its end and written to ``summary.json``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RunSummary:
+    """Counts and cost of one run.
+
+    ``already_done`` are clips a previous run finished (``done`` or ``no_speech``), skipped now;
+    ``no_speech`` counts, by reason, the clips with nothing to speak (dubbed as their backing alone: an
+    outcome, not a failure); ``duration_mismatch`` the clips whose audio length differs from the
+    annotation's times; ``skipped_entries`` the split's malformed annotation entries left out (each as
+    ``baseline-dub data check`` prints it), listed in ``summary.json`` under ``skipped_entry_list``.
+    """
+
+    selected: int = 0
+    already_done: int = 0
+    done: int = 0
+    missing: int = 0
+    failed: Counter = field(default_factory=Counter)
+    no_speech: Counter = field(default_factory=Counter)
+    duration_mismatch: int = 0
+    skipped_entries: list[str] = field(default_factory=list)
+    summary_path: str | None = None
+    audio_seconds: float = 0.0
+    processing_seconds: float = 0.0
+    load_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    profile: str | None = None
+
+    @property
+    def n_failed(self) -> int:
+        return sum(self.failed.values())
+
+    @property
+    def n_no_speech(self) -> int:
+        return sum(self.no_speech.values())
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: seconds of processing per second of audio dubbed (model loading excluded)."""
+        return self.processing_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+    def lines(self) -> list[str]:
+        """The printed summary, one figure a line."""
+        failed = ", ".join(f"{k}: {v}" for k, v in sorted(self.failed.items())) or "none"
+        quiet = ", ".join(f"{k}: {v}" for k, v in sorted(self.no_speech.items()))
+        finished = self.done + self.n_no_speech + self.n_failed
+        per_hour = 3600 * finished / self.wall_seconds if self.wall_seconds else 0.0
+        where = f"listed under skipped_entry_list in {self.summary_path or 'summary.json'}"
+        return [
+            f"profile          {self.profile}",
+            f"clips selected   {self.selected} (finished before this run: {self.already_done})",
+            f"done             {self.done}",
+            f"no speech        {self.n_no_speech}" + (f" ({quiet}; dubbed as their backing alone)" if quiet else ""),
+            f"missing audio    {self.missing}",
+            f"failed           {self.n_failed} ({failed})",
+            f"duration differs {self.duration_mismatch} (audio length vs the annotation's times; "
+            "duration_mismatch in the manifest)",
+            f"skipped entries  {len(self.skipped_entries)} malformed annotation entries of this split"
+            + (f" ({where}, and by `baseline-dub data check`)" if self.skipped_entries else ""),
+            f"audio dubbed     {self.audio_seconds:.1f} s",
+            f"processing       {self.processing_seconds:.1f} s (+ {self.load_seconds:.1f} s loading models)",
+            f"real-time factor {self.rtf:.3f} (processing seconds per audio second)",
+            f"wall time        {self.wall_seconds:.1f} s ({per_hour:.0f} clips/hour)",
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``summary.json`` object."""
+        return {"selected": self.selected, "already_done": self.already_done, "done": self.done,
+                "no_speech": dict(self.no_speech), "missing_audio": self.missing, "failed": dict(self.failed),
+                "duration_mismatch": self.duration_mismatch, "skipped_entries": len(self.skipped_entries),
+                "skipped_entry_list": list(self.skipped_entries), "audio_seconds": self.audio_seconds,
+                "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,
+                "wall_seconds": self.wall_seconds, "real_time_factor": self.rtf, "profile": self.profile}
