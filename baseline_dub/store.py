@@ -212,8 +212,11 @@ class Store:
             return hit["sha256"]
         digest = sha256_tree(path) if path.is_dir() else sha256_file(path)
         cache[key] = {"stamp": stamp, "sha256": digest}
-        if self.root.is_dir():
-            atomic_write_text(cache_path, json.dumps(cache, indent=1, sort_keys=True))
+        try:
+            if self.root.is_dir():
+                atomic_write_text(cache_path, json.dumps(cache, indent=1, sort_keys=True))
+        except OSError:
+            pass  # a read-only models folder (a shared one on a compute node): verified, just not cached
         return digest
 
     def status(self, name: str, rehash: bool = False) -> str:

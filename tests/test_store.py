@@ -103,6 +103,22 @@ def test_verified_cache_rehashes_after_change(tiny):
     assert tiny.status("cfg") == "ok"
 
 
+def test_read_only_models_folder_verifies_without_caching(tiny, monkeypatch):
+    """A shared models folder mounted read-only on a compute node: ``models verify`` and loading still work."""
+    import baseline_dub.store as store_module
+
+    target = tiny.fetch("vad")
+    (tiny.root / HASH_CACHE).unlink()
+
+    def refuse(path, text):
+        raise PermissionError(13, "Read-only file system", str(path))
+
+    monkeypatch.setattr(store_module, "atomic_write_text", refuse)
+    assert tiny.status("vad", rehash=True) == "ok"
+    assert tiny.path("vad") == target
+    assert not (tiny.root / HASH_CACHE).exists()
+
+
 def _corrupt_in_place_keeping_size_and_times(path: Path) -> None:
     """Bit rot, or ``touch -r``: one byte flipped in place, size, atime and mtime put back."""
     before = path.stat()
