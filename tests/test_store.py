@@ -108,7 +108,7 @@ def test_read_only_models_folder_verifies_without_caching(tiny, monkeypatch):
     import baseline_dub.store as store_module
 
     target = tiny.fetch("vad")
-    (tiny.root / HASH_CACHE).unlink()
+    (tiny.root / HASH_CACHE).unlink(missing_ok=True)
 
     def refuse(path, text):
         raise PermissionError(13, "Read-only file system", str(path))
