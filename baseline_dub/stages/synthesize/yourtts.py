@@ -13,8 +13,8 @@ Coqui's trainer saved ``your_tts`` (2022) with its training state besides the we
 allowed ``dict``, ``collections.defaultdict`` and ``TTS.utils.radam.RAdam`` globally for that;
 0.28 dropped it. The loader allows exactly those three names, only while Coqui loads the model
 (:func:`coqui_checkpoint_globals`), bound to inert stand-ins: a defaultdict is read as a plain dict
-(torch >= 2.6 refuses to fill a real one) and a pickled RAdam optimizer as a bare record of its
-state, so no optimizer code runs; anything else in a checkpoint is still refused.
+(torch 2.14's weights-only unpickler refuses to fill a real one) and a pickled RAdam optimizer as a
+bare record of its state, so no optimizer code runs; anything else in a checkpoint is still refused.
 Each text piece is one ``Synthesizer.tts(text, speaker_name=None, language_name=..., speaker_wav=...)``
 call after ``torch.manual_seed(seed)``, which makes the sampling noise (and so the output) repeatable.
 """
