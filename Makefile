@@ -15,7 +15,7 @@ DEVICE ?= auto
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup models browser-tools browser-apt test baseline lint mushra evaluate bench sample clean
+.PHONY: setup models browser-tools browser-apt test baseline lint mushra evaluate bench sample clean gpu-check
 
 setup: $(SETUP_STAMP)
 
@@ -64,6 +64,10 @@ mushra: models
 evaluate: models
 	$(MAKE) --no-print-directory baseline || echo "some clips failed: evaluating the clips that were dubbed"
 	$(BIN)/baseline-dub evaluate --run $(OUT) --split $(SPLIT) $(if $(DATA),--data $(DATA)) --out $(OUT)/report
+
+# On a CUDA machine: every stage on the GPU against the CPU, batched speed, peak memory (bench/gpu_check.py).
+gpu-check: models
+	$(BIN)/python bench/gpu_check.py --device $(if $(filter auto,$(DEVICE)),cuda,$(DEVICE))
 
 lint: setup
 	$(BIN)/ruff check .

@@ -94,6 +94,7 @@ class DubPipeline:
             "profile": self.config.profile,
             "device": self.device,
             "models": {n: self.store.sha256(n) for n in self.config.model_names()},
+            "separation_weights": self.separator.weights_note,
         }
 
     # -- stage helpers ----------------------------------------------------------------------

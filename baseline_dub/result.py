@@ -78,6 +78,7 @@ class Dub:
             "ratio_source": self.ratio_source,
             "profile": self.provenance.get("profile"),
             "models": self.provenance.get("models", {}),
+            "separation_weights": self.provenance.get("separation_weights"),
             "stage_seconds": {k: round(v, 4) for k, v in self.stage_seconds.items()},
             **self.notes,
             **({"no_speech": self.no_speech, "note": self.note} if self.no_speech else {}),

@@ -5,10 +5,12 @@ with ``spleeter==2.4.2`` and its own tensorflow from PyPI, then in that venv:
   1. builds Spleeter's own 2stems graph (``EstimatorSpecBuilder``), randomises every batch-norm
      statistic and bias (kernels keep Spleeter's he_uniform init), saves a TF checkpoint and packs
      it like Deezer's release (``2stems.tar.gz``);
-  2. separates the input with Spleeter's ``Separator`` from that checkpoint;
-  3. converts the same tarball with the project's converter (``stages.separate.weights.convert_deezer``).
-Back in the project's venv the port separates the same input from the converted weights, and the
-agreement per stem is printed as SNR in dB (target: 40 dB or better).
+  2. separates the input with Spleeter's ``Separator`` from that checkpoint.
+Back in the project's venv (no TensorFlow) the same tarball is converted by the project's converter
+(``stages.separate.weights.convert_deezer``, its own checkpoint reader), the graph's variables are
+compared with Deezer's real release index (``../shared/data/real/spleeter_2stems_release``), the port
+separates the same input from the converted weights, and the agreement per stem is printed as SNR in
+dB (target: 40 dB or better).
 
 Usage: ``.venv/bin/python bench/spleeter_parity.py [--seconds 8] [--venv DIR]``
 """
@@ -36,7 +38,6 @@ import tensorflow as tf
 from spleeter.model import EstimatorSpecBuilder
 from spleeter.separator import Separator
 from spleeter.utils.configuration import load_configuration
-from baseline_dub.stages.separate.weights import convert_deezer
 
 work = Path(sys.argv[1])
 model_dir = work / "2stems"
@@ -73,20 +74,18 @@ with tarfile.open(archive, "w:gz") as tar:
 wave = np.load(work / "input.npy")
 out = Separator(str(work / "params.json"), MWF=False, multiprocess=False).separate(wave)
 np.savez(work / "spleeter_out.npz", vocals=out["vocals"], accompaniment=out["accompaniment"])
-for stem in ("vocals", "accompaniment"):
-    convert_deezer([archive], work / f"{stem}.safetensors", stem=stem)
 print(json.dumps({"variables": len(names)}))
 """
 
 
 def ensure_venv(venv: Path) -> Path:
-    """The throwaway venv's python, creating it (spleeter==2.4.2 + safetensors from PyPI) if needed."""
+    """The throwaway venv's python, creating it (spleeter==2.4.2 from PyPI) if needed."""
     python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import spleeter, safetensors, tensorflow"]
+    probe = [str(python), "-c", "import spleeter, tensorflow"]
     if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
         return python
     subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)  # spleeter 2.4.2 needs python < 3.12
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "spleeter==2.4.2", "safetensors"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "spleeter==2.4.2"], check=True)
     return python
 
 
@@ -115,7 +114,8 @@ def main() -> None:
 
     from baseline_dub.audio import Audio
     from baseline_dub.config import SeparateConfig
-    from baseline_dub.stages.separate import Separator, load_unet
+    from baseline_dub.stages.separate import Separator, load_unet, tf_bundle
+    from baseline_dub.stages.separate.weights import convert_deezer, read_tf_checkpoint
 
     python = ensure_venv(args.venv)
     with tempfile.TemporaryDirectory(prefix="spleeter-parity-") as tmp:
@@ -129,8 +129,14 @@ def main() -> None:
         if proc.returncode != 0:
             sys.exit(f"spleeter side failed:\n{proc.stderr[-4000:]}")
         info = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"spleeter 2.4.2 graph: {info['variables']} variables; spleeter + conversion took "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(f"spleeter 2.4.2 graph: {info['variables']} variables; spleeter took {time.perf_counter() - t0:.1f} s")
+        archive = work / "2stems.tar.gz"
+        ours = {n: (a.dtype, a.shape) for n, a in read_tf_checkpoint(archive).items()}
+        real = tf_bundle.read_index(ROOT.parent / "shared/data/real/spleeter_2stems_release/model.index").entries
+        same = ours == {n: (e.dtype, e.shape) for n, e in real.items()}
+        print(f"its variables (names, dtypes, shapes) {'equal' if same else 'DIFFER from'} Deezer's real release index")
+        for stem in ("vocals", "accompaniment"):
+            convert_deezer([archive], work / f"{stem}.safetensors", stem=stem)
         ref = np.load(work / "spleeter_out.npz")
         nets = [load_unet(str(work / f"{s}.safetensors")) for s in ("vocals", "accompaniment")]
         sep = Separator(nets[0], nets[1], "cpu", SeparateConfig(chunk_seconds=3600.0))

@@ -40,8 +40,11 @@ def test_real_dir_has_each_format(real_dir: Path) -> None:
     assert {sf.info(str(p)).samplerate for p in REAL} >= {16000, 44100, 48000}
 
 
-@pytest.mark.parametrize("path", REAL, ids=[p.name for p in REAL])
-def test_decode_every_real_file(path: Path) -> None:
+# Without ../shared the list is empty: one case that fails (never an empty, silently skipped parametrize).
+@pytest.mark.parametrize("path", REAL or [None], ids=[p.name for p in REAL] or ["no-real-audio"])
+def test_decode_every_real_file(path: Path | None) -> None:
+    if path is None:
+        pytest.fail(f"no real audio found under {REAL_DIR}; the tests need ../shared beside the checkout")
     info = sf.info(str(path))
     audio = load_audio(path)
     assert audio.rate == info.samplerate

@@ -1,6 +1,16 @@
-"""Paper backend plumbing: pyannote.audio's real ``Pipeline.from_pretrained`` and call path on a tiny
-random pipeline folder written in pyannote's own formats (community-1 layout: config.yaml, segmentation
-and embedding Lightning checkpoints as ``pytorch_model.bin``, PLDA ``.npz``). Plumbing, not quality."""
+"""Paper backend: pyannote.audio's real ``Pipeline.from_pretrained`` and call path on a random pipeline folder
+laid out and saved as ``pyannote/speaker-diarization-community-1`` is released.
+
+``config.yaml`` has community-1's values (``version: 4.0.0``, ``$model/segmentation``, ``$model/embedding``,
+``$model/plda``, ``VBxClustering`` with ``threshold: 0.6, Fa: 0.07, Fb: 0.8``, batch sizes 32,
+``embedding_exclude_overlap: true``); the segmentation (PyanNet, powerset of 3 speakers, at most 2 at
+once) and embedding (WeSpeaker ResNet34) checkpoints are saved by pyannote's own model classes through
+a Lightning ``Trainer`` (so they carry trainer state: loops, callbacks, optimizer states), the PLDA as
+``xvec_transform.npz`` + ``plda.npz``. Scaled down for speed only: 2 s windows (10 s released), a 1-layer
+32-unit LSTM (4 x 128), 16 mel bands into the ResNet (80). Weights are random, except that the
+segmentation's classifier says "one speaker" everywhere, so who speaks when is decided by the embeddings
+and the clustering; the input is two voices different enough for a random ResNet to tell apart.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +23,7 @@ import pytest
 import torch
 import yaml
 
-from baseline_dub.audio import load_audio
+from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError
 from baseline_dub.stages.diarize import load_diarizer
@@ -21,35 +31,42 @@ from baseline_dub.stages.types import Segment
 from baseline_dub.store import ModelEntry, Store, load_registry, sha256_tree
 
 NAME = "tiny-pyannote-pipeline"
+WINDOW = 2.0
+HALF = 4.0  # seconds of each voice in the test input
 
 
 def _save_model(model, path: Path) -> None:
-    """Save a pyannote Model as its own ``Model.from_pretrained`` reads it (a Lightning checkpoint)."""
+    """Save a pyannote Model as the release did: ``Trainer.save_checkpoint`` of a Lightning trainer."""
     import pytorch_lightning as pl
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint = {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
-                  "pytorch-lightning_version": pl.__version__}
-    model.on_save_checkpoint(checkpoint)
-    torch.save(checkpoint, path)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, max_epochs=0)
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(path)
 
 
-def write_tiny_pipeline(root: Path) -> None:
-    """A random PyanNet segmentation (powerset, 3 speakers), WeSpeakerResNet34 embedding and PLDA."""
-    from pyannote.audio import __version__
+def write_community1_pipeline(root: Path) -> None:
+    """A random community-1-shaped pipeline folder (see the module docstring)."""
     from pyannote.audio.core.task import Problem, Resolution, Specifications
     from pyannote.audio.models.embedding import WeSpeakerResNet34
     from pyannote.audio.models.segmentation import PyanNet
 
     torch.manual_seed(0)
-    seg = PyanNet(lstm={"hidden_size": 16, "num_layers": 1}, linear={"hidden_size": 16, "num_layers": 1})
+    seg = PyanNet(sincnet={"stride": 10}, lstm={"hidden_size": 32, "num_layers": 1, "bidirectional": True,
+                                                "monolithic": True},
+                  linear={"hidden_size": 128, "num_layers": 2})
     seg.specifications = Specifications(
-        problem=Problem.MONO_LABEL_CLASSIFICATION, resolution=Resolution.FRAME, duration=5.0,
+        problem=Problem.MONO_LABEL_CLASSIFICATION, resolution=Resolution.FRAME, duration=WINDOW,
         classes=["speaker#1", "speaker#2", "speaker#3"], powerset_max_classes=2, permutation_invariant=True)
     seg.build()
+    with torch.no_grad():  # powerset class 1 = {speaker#1}: one speaker, everywhere
+        seg.classifier.weight.zero_()
+        seg.classifier.bias.fill_(-10.0)
+        seg.classifier.bias[1] = 10.0
     _save_model(seg, root / "segmentation" / "pytorch_model.bin")
-    emb = WeSpeakerResNet34()
-    emb.specifications = Specifications(problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=5.0)
+    emb = WeSpeakerResNet34(num_mel_bins=16)
+    emb.specifications = Specifications(problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=WINDOW)
     _save_model(emb, root / "embedding" / "pytorch_model.bin")
     rng = np.random.default_rng(0)
     (root / "plda").mkdir()
@@ -58,14 +75,24 @@ def write_tiny_pipeline(root: Path) -> None:
     np.savez(root / "plda" / "plda.npz", mu=np.zeros(128), tr=np.linalg.qr(rng.standard_normal((128, 128)))[0],
              psi=np.linspace(2.0, 0.1, 128))
     config = {
-        "dependencies": {"pyannote.audio": __version__},
+        "version": "4.0.0",
         "pipeline": {"name": "pyannote.audio.pipelines.SpeakerDiarization", "params": {
-            "clustering": "VBxClustering", "embedding": "$model/embedding", "embedding_batch_size": 4,
+            "clustering": "VBxClustering", "embedding": "$model/embedding", "embedding_batch_size": 32,
             "embedding_exclude_overlap": True, "plda": "$model/plda", "segmentation": "$model/segmentation",
-            "segmentation_batch_size": 4}},
+            "segmentation_batch_size": 32}},
         "params": {"clustering": {"threshold": 0.6, "Fa": 0.07, "Fb": 0.8}, "segmentation": {"min_duration_off": 0.0}},
     }
     (root / "config.yaml").write_text(yaml.safe_dump(config))
+
+
+def two_voices(real_dir: Path) -> Audio:
+    """``HALF`` s of a real Japanese female voice, then ``HALF`` s of a real male voice with its spectrum
+    mirrored (every other sample negated), a second voice no random network mistakes for the first."""
+    a = load_audio(real_dir / "ja_speech" / "common_voice_ja_38843402_16k.wav").to(16000, 1).samples[0]
+    b = load_audio(real_dir / "ja_speech" / "test_ja_2.wav").to(16000, 1).samples[0]
+    n = int(HALF * 16000)
+    b = b[:n] * np.where(np.arange(n) % 2, -1.0, 1.0).astype(np.float32)
+    return Audio(np.concatenate([a[:n], b])[None], 16000)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +101,7 @@ def tiny_store(tmp_path_factory, store) -> Store:
     root = tmp_path_factory.mktemp("models")
     folder = root / "pyannote" / "tiny"
     folder.mkdir(parents=True)
-    write_tiny_pipeline(folder)
+    write_community1_pipeline(folder)
     (root / "silero").symlink_to(store.location("silero-vad-onnx").parent, target_is_directory=True)
     registry = dict(load_registry())
     registry[NAME] = ModelEntry(NAME, "pyannote/tiny", {"kind": "hf", "repo": "none"}, sha256_tree(folder))
@@ -88,18 +115,31 @@ def paper_config():
                                diarize=dataclasses.replace(config.diarize, pipeline_model=NAME))
 
 
-def test_pipeline_loads_and_returns_clean_typed_segments(tiny_store, paper_config, real_dir) -> None:
+def test_checkpoints_are_lightning_files_with_trainer_state(tiny_store) -> None:
+    folder = tiny_store.location(NAME)
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    assert config["version"] == "4.0.0" and config["params"]["clustering"] == {"threshold": 0.6, "Fa": 0.07, "Fb": 0.8}
+    for part in ("segmentation", "embedding"):
+        ckpt = torch.load(folder / part / "pytorch_model.bin", weights_only=False)  # our own fixture
+        assert {"state_dict", "loops", "callbacks", "optimizer_states", "pytorch-lightning_version",
+                "pyannote.audio"} <= set(ckpt), part
+
+
+def test_pipeline_finds_the_two_voices(tiny_store, paper_config, real_dir) -> None:
     diarizer = load_diarizer(paper_config, tiny_store)
-    audio = load_audio(real_dir / "ja_speech" / "common_voice_ja_38843402_16k.wav").slice(0.8, 3.8)
-    turns = diarizer.backend.turns(audio.resample(16000), num_speakers=2)
-    assert all(isinstance(t, Segment) for t in turns)
+    audio = two_voices(real_dir)
+    turns = diarizer.backend.turns(audio, num_speakers=2)
+    assert all(isinstance(t, Segment) for t in turns) and len({t.speaker for t in turns}) == 2
     assert turns == sorted(turns, key=lambda s: (s.start, s.end, s.speaker))
-    segments = diarizer.diarize(audio)
+    segments = diarizer.diarize(audio, num_speakers=2)
     assert all(isinstance(s, Segment) and isinstance(s.start, float) for s in segments)
     for a, b in pairwise(segments):
         assert a.end <= b.start
     assert all(0 <= s.start < s.end <= audio.duration + 1e-6 for s in segments)
-    assert all(s.speaker.startswith("SPEAKER_") for s in segments)
+    # one segment per voice, in order, the change within a second of the true one
+    assert [s.speaker for s in segments] == ["SPEAKER_00", "SPEAKER_01"]
+    first, second = segments
+    assert first.start < 0.5 and abs(first.end - HALF) < 1.0 and second.end > 2 * HALF - 0.5
 
 
 def test_modified_pipeline_folder_is_refused(tiny_store, paper_config) -> None:

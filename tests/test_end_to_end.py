@@ -67,6 +67,7 @@ def test_make_baseline_dubs_every_clip(make_run, sample):
         assert abs(loudness(dub) - loudness(src)) < 1.0
         assert row["profile"] == "offline" and len(row["models"]) >= 5
         assert all(len(sha) == 64 for sha in row["models"].values())
+        assert row["separation_weights"].startswith("Deezer's Spleeter 2stems weights bit for bit")
         assert 0.0 <= row["mixing_ratio"] <= 1.0 and row["ratio_source"] in ("estimated", "sidecar")
         texts = [s["text"] for s in row["segments"] if s["text"]]
         assert texts and all(t.isascii() for t in texts)

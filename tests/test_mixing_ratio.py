@@ -45,9 +45,12 @@ def test_recovers_known_ratios_from_true_stems(real_dir: Path, index: int) -> No
     vocals, backing = _stems(real_dir, index)
     for ratio in (0.2, 0.35, 0.5, 0.65, 0.8):
         mix = _mix(vocals, backing, ratio, gain=0.6)
-        # The stems are handed over at arbitrary levels: the estimator normalises them itself.
+        # README: exact from true stems (float32 rounding aside)
+        assert estimate_mixing_ratio(mix, vocals, backing, target_lufs=-16.0) == pytest.approx(ratio, abs=1e-4)
+        # Handed over at other levels the estimator normalises them itself; exact but for BS.1770's
+        # absolute gate (-70 LUFS): 12 dB quieter, test_ja_2's near-silent pauses leave the measured blocks.
         estimate = estimate_mixing_ratio(mix, vocals.scaled(0.25), backing.scaled(1.7), target_lufs=-16.0)
-        assert abs(estimate - ratio) <= 0.05, (SPEECH[index], ratio, estimate)
+        assert abs(estimate - ratio) <= 0.01, (SPEECH[index], ratio, estimate)
 
 
 def test_recovers_ratio_from_a_16k_mono_pcm16_copy_of_the_mix(real_dir: Path) -> None:
@@ -60,7 +63,7 @@ def test_recovers_ratio_from_a_16k_mono_pcm16_copy_of_the_mix(real_dir: Path) ->
         buf.seek(0)
         delivered = Audio(sf.read(buf, dtype="float32")[0], 16000)
         estimate = estimate_mixing_ratio(delivered, vocals, backing, TARGET)
-        assert abs(estimate - ratio) <= 0.05, (ratio, estimate)
+        assert abs(estimate - ratio) <= 0.03, (ratio, estimate)  # measured: at most 0.023 (resampled stems)
 
 
 def test_ratio_does_not_depend_on_target_loudness_and_survives_inverted_polarity(real_dir: Path) -> None:

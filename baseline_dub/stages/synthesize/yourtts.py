@@ -8,16 +8,24 @@ store folder (so a moved models directory still works) in a temporary copy of th
 off ``use_speaker_encoder_as_loss`` (a training-time option). Weights: coqui-tts 0.28 reads every
 checkpoint with ``trainer.io.load_fsspec``, which calls ``torch.load(weights_only=True)`` on
 torch >= 2.4; the loader refuses to run if that ever stops being true, so no pickle code executes.
+Coqui's trainer saved ``your_tts`` (2022) with its training state besides the weights (``config``,
+``optimizer``, ``scaler``, ``step``, ``epoch``, ``date``, ``model_loss``). coqui-tts 0.26-0.27
+allowed ``dict``, ``collections.defaultdict`` and ``TTS.utils.radam.RAdam`` globally for that;
+0.28 dropped it. The loader allows exactly those three names, only while Coqui loads the model
+(:func:`coqui_checkpoint_globals`), bound to inert stand-ins: a defaultdict is read as a plain dict
+(torch 2.14's weights-only unpickler refuses to fill a real one) and a pickled RAdam optimizer as a
+bare record of its state, so no optimizer code runs; anything else in a checkpoint is still refused.
 Each text piece is one ``Synthesizer.tts(text, speaker_name=None, language_name=..., speaker_wav=...)``
 call after ``torch.manual_seed(seed)``, which makes the sampling noise (and so the output) repeatable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +76,27 @@ def localized_config(folder: Path, config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+class PickledOptimizer:
+    """What a pickled ``TTS.utils.radam.RAdam`` is read as: a bare record of its attributes (never used)."""
+
+
+def _plain_dict(*_default_factory: object) -> dict:
+    """Stands in for ``collections.defaultdict`` while unpickling: a plain dict, filled by the pickle."""
+    return {}
+
+
+@contextlib.contextmanager
+def coqui_checkpoint_globals() -> Iterator[None]:
+    """Allow, for the duration of the block only, the globals Coqui's trainer pickled into its
+    checkpoints (``builtins.dict``, ``collections.defaultdict``, ``TTS.utils.radam.RAdam``), each
+    bound to an inert stand-in; ``torch.load(weights_only=True)`` still refuses every other global."""
+    import torch
+
+    names = [dict, (_plain_dict, "collections.defaultdict"), (PickledOptimizer, "TTS.utils.radam.RAdam")]
+    with torch.serialization.safe_globals(names):
+        yield
+
+
 def _check_weights_only() -> None:
     """Refuse to load Coqui checkpoints unless coqui's loader uses ``torch.load(weights_only=True)``."""
     from trainer import io as trainer_io
@@ -104,9 +133,10 @@ class YourTTSBackend:
             config_path = Path(tmp) / "config.json"
             config_path.write_text(json.dumps(config, indent=1))
             try:
-                self.coqui = CoquiSynthesizer(tts_checkpoint=str(checkpoint), tts_config_path=str(config_path),
-                                              encoder_checkpoint=encoder_model or None,
-                                              encoder_config=encoder_config or None, use_cuda=use_cuda)
+                with coqui_checkpoint_globals():
+                    self.coqui = CoquiSynthesizer(tts_checkpoint=str(checkpoint), tts_config_path=str(config_path),
+                                                  encoder_checkpoint=encoder_model or None,
+                                                  encoder_config=encoder_config or None, use_cuda=use_cuda)
             except pickle.UnpicklingError as exc:
                 raise ChecksumError(
                     f"{folder}: a checkpoint holds objects other than weights, which torch.load(weights_only=True) "
