@@ -63,8 +63,8 @@ class DiarizeConfig:
     min_embedding_seconds: float = 0.5
     vad_threshold: float = 0.5
     speech_pad_seconds: float = 0.1
-    count_piece_seconds: float = 1.0
-    count_same_voice_cosine: float = 0.75
+    count_piece_seconds: float = 0.75
+    count_same_voice_cosine: float = 0.8
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ this tree's code, identically for both sides:
   female), for the references the README labels female or male;
 - WER: openai-whisper (``--asr-model``, default ``whisper-base``; English, greedy) on each synthesis
   against its text, both normalised (numbers spelled out, lower case, no punctuation);
+- ceiling: the best any single voice of the pool could do, judged on the held-out part itself (the
+  cosine of each voice's cached calibration-line embedding with it), beside the same figure for the
+  voice chosen: how much of the possible gain the choice takes;
 - cost: seconds of voice search per speaker (and per sentence, amortised), synthesis seconds per sentence;
 - speakers: the sample's two-speaker clip and two-speaker mixtures of the references (built like
   ``bench/diarization_der.py``'s, full and 1.5-2.5 s turns) dubbed whole with ``num_speakers = 2``:
@@ -176,6 +179,40 @@ def score_side(info: dict, cases: Path, meta: dict, judge: dict) -> dict:
             "per_ref": len(next(iter(meta["sentences"].values())))}
 
 
+def voice_ceiling(store, cases: Path, encoder) -> dict:  # noqa: ANN001 (the store and encoder of this tree)
+    """Per reference: each pool voice's calibration embedding's cosine with the held-out part (this tree's)."""
+    from baseline_dub.audio import Audio
+    from baseline_dub.config import load_config
+    from baseline_dub.speaker import cosine
+    from baseline_dub.stages.synthesize.kokoro import load_kokoro
+
+    config = load_config("offline", device="cpu")
+    backend = load_kokoro(config, store, encoder, "cpu")
+    out: dict = {"voices_model": config.synthesize.voices_model, "backend": backend, "refs": {}}
+    with np.load(cases) as data:
+        for ref in LABELS:
+            held = encoder.embed(Audio(data[f"{ref}/B"], RATE))
+            out["refs"][ref] = {"held": held, "singles": {v: cosine(backend.embeddings[v], held)
+                                                          for v in backend.styles}}
+    return out
+
+
+def print_ceiling(ceiling: dict, info: dict) -> None:
+    from baseline_dub.speaker import cosine
+    from baseline_dub.stages.synthesize.voices import VoiceRecipe
+
+    backend, chosen_all, best_all = ceiling["backend"], [], []
+    print("  ceiling (calibration line vs held-out part): chosen voice / best single voice of the pool")
+    for ref, row in ceiling["refs"].items():
+        recipe = VoiceRecipe.parse(info["refs"][ref]["voices"][0])
+        chosen = cosine(backend.calibration_embedding(recipe)[0], row["held"])
+        best = max(row["singles"], key=row["singles"].__getitem__)
+        chosen_all.append(chosen)
+        best_all.append(row["singles"][best])
+        print(f"    {ref:30s} {chosen:5.3f} / {row['singles'][best]:5.3f} ({best})")
+    print(f"    {'mean':30s} {np.mean(chosen_all):5.3f} / {np.mean(best_all):5.3f}")
+
+
 def print_side(label: str, info: dict, scored: dict) -> None:
     print(f"\n== {label}: {info['code']} (voices {info['voices_model']}, load {info['load_seconds']:.0f} s)")
     print(f"{'reference':30s} {'label':9s} {'voice':36s} {'held':>5s} {'choice':>6s} {'own':>4s} "
@@ -226,10 +263,13 @@ def main(argv: list[str] | None = None) -> None:
             ref_f0 = {n: median_f0(Audio(np.concatenate([data[f"{n}/A"], data[f"{n}/B"]]), RATE)) for n in LABELS}
         judge = {"encoder": load_speaker_encoder(store.path("resemblyzer-ge2e"), "cpu"), "ref_f0": ref_f0,
                  "asr": load_whisper(store, args.asr_model, "cpu", task="transcribe")}
+        ceiling = voice_ceiling(store, cases, judge["encoder"])
         summary = []
         for label, info in infos:
             scored = score_side(info, cases, meta, judge)
             print_side(label, info, scored)
+            if info["voices_model"] == ceiling["voices_model"]:
+                print_ceiling(ceiling, info)
             rows = scored["rows"].values()
             clear = [r["match"] for r in rows if r["match"] is not None]
             search = scored["search"]

@@ -68,6 +68,7 @@ def test_make_baseline_dubs_every_clip(make_run, sample):
         for seg in row["segments"]:
             if seg["file"]:
                 assert (out / row["parts"] / seg["file"]).is_file()
+                assert sum(seg["voice_recipe"].values()) == pytest.approx(1.0, abs=0.02)  # the voice recipe
         assert set(row["stage_seconds"]) >= {"separate", "diarize", "translate", "synthesize", "remix", "write"}
     assert json.loads((out / "test" / "summary.json").read_text())["done"] == sum(
         sample.has_audio(c.id) for c in clips)
@@ -144,10 +145,14 @@ def test_dub_clip_api_keeps_every_intermediate(tmp_path, sample):
     assert len(dub.segments) == len(dub.translations) == len(dub.syntheses) >= 2
     assert len({s.speaker for s in dub.segments}) >= 2
     assert all(s.voice_method == "nearest voice" for s in dub.syntheses if s is not None)
+    voices = {seg.speaker: syn.voice for seg, syn in zip(dub.segments, dub.syntheses, strict=True) if syn}
+    assert len(voices) >= 2 and len(set(voices.values())) == len(voices)  # distinct speakers, distinct voices
     assert set(dub.stage_seconds) >= {"separate", "diarize", "translate", "synthesize", "remix"}
     folder = dub.save(tmp_path / "kept")
     info = json.loads((folder / "dub.json").read_text())
     assert info["mixing_ratio"] == 0.6 and len(info["segments"]) == len(dub.segments)
+    assert [s["voice_recipe"] and s["voice"] for s in info["segments"]] == [s.voice if s else None
+                                                                             for s in dub.syntheses]
     assert load_audio(folder / "dub.wav").frames == src.frames
     assert (folder / "vocals.wav").is_file() and (folder / "backing.wav").is_file()
 

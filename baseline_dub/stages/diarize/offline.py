@@ -78,7 +78,7 @@ class OfflineBackend:
 
     def __init__(self, segmentation: Path, encoder: SpeakerEncoder, step_seconds: float = 2.0,
                  threshold: float = 0.7, min_embedding_seconds: float = 0.5, batch_size: int = 8,
-                 piece_seconds: float = 1.0, same_voice_cosine: float = 0.75) -> None:
+                 piece_seconds: float = 0.75, same_voice_cosine: float = 0.8) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()

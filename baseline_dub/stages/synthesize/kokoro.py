@@ -35,6 +35,7 @@ from baseline_dub.store import Store
 
 CALIBRATION_TEXT = "I never thought we would meet again in a place like this, my old friend."
 KOKORO_RATE = 24000
+F0_SECONDS = 12.0  # the reference's pitch is measured on its first 12 s (pYIN's cost grows with length)
 _LANGUAGES = {"en": "", "en-us": "en-us", "en-gb": "en-gb"}
 _EMBEDDINGS: dict[str, dict[str, np.ndarray]] = {}
 
@@ -131,7 +132,7 @@ class KokoroBackend:
         """The voice search of ``voice_search`` for one speaker's reference (mono, 16 kHz)."""
         cfg = self.config
         start = time.perf_counter()
-        f0 = median_f0(reference)
+        f0 = median_f0(reference.slice(0.0, min(reference.duration, F0_SECONDS)))
         gender = gender_of_f0(f0, cfg.male_f0_below, cfg.female_f0_above)
         singles = {n: self.embeddings[n] for n in self.styles}
         ranked, fresh = search_voice(reference_embedding, singles, gender, self.calibration_embedding,

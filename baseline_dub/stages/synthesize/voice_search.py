@@ -8,7 +8,8 @@ one synthesis each the first time they are asked for. The search, for one speake
 1. the pool: the configured voices (English ``af am bf bm`` and Japanese ``jf jm`` by default); when
    the reference's median F0 is clearly male or female (``pitch.gender_of_f0``), only the voices of
    that gender (by Kokoro's name, ``xf_``/``xm_``);
-2. the ``k`` single voices nearest the reference (no synthesis: cached);
+2. the ``k`` single voices nearest the reference (no synthesis: cached), all of the gender of the
+   nearest one (a blend never mixes a man's voice with a woman's);
 3. the 50/50 blend of every pair of them, and their equal blend (``k (k - 1) / 2 + 1`` syntheses);
 4. the best pair found re-weighted 0.3/0.7 and 0.7/0.3 (2 syntheses);
 5. every candidate judged is ranked by its cosine; the best is the speaker's voice.
@@ -109,7 +110,8 @@ def search_voice(reference: np.ndarray, singles: Mapping[str, np.ndarray], gende
     """
     pool = eligible_voices(sorted(singles), gender)
     judged = {v: Candidate(VoiceRecipe.of({v: 1.0}), _cosine(singles[v], reference), singles[v]) for v in pool}
-    top = sorted(pool, key=lambda v: (-judged[v].score, v))[: max(1, k)]
+    order = sorted(pool, key=lambda v: (-judged[v].score, v))
+    top = [v for v in order if voice_gender(v) == voice_gender(order[0])][: max(1, k)]
     synthesized = 0
 
     def judge(recipes: list[VoiceRecipe]) -> None:
