@@ -5,6 +5,8 @@ The parent runs this script twice, with ``PYTHONPATH`` on main's code ("before")
 have is used (``DubPipeline``, its ``synthesizer``, ``clip_input``, ``Dataset``); a synthesizer with
 ``choose_voices`` (one voice per speaker) chooses each reference's voice once, from its choice part,
 and every sentence of that reference speaks with it; an older one chooses per call, from the same part.
+Blends judged in earlier runs are forgotten first (the single voices' cache is kept), so that the
+search costs what it costs for a speaker whose candidates were never judged.
 
     python bench/synthesis_side.py CASES.npz OUT.npz    (CASES.json beside CASES.npz; OUT.json written)
 """
@@ -46,6 +48,10 @@ def main(cases_path: str, out_path: str) -> None:
                             "voices_model": pipe.config.synthesize.voices_model, "refs": {}, "dubs": {}}
     arrays: dict[str, np.ndarray] = {}
     per_speaker = hasattr(synth, "choose_voices")
+    judged = getattr(synth.backend, "embeddings", None)
+    if per_speaker and isinstance(judged, dict):
+        for key in [k for k in judged if "*" in k]:  # blends (their keys hold weights): judged afresh
+            del judged[key]
     for ref, sentences in meta["sentences"].items():
         choice_part = Audio(cases[f"{ref}/A"], meta["rate"])
         t = time.perf_counter()

@@ -158,6 +158,7 @@ def test_cli_writes_the_synthesis(tmp_path: Path, real_dir: Path, capsys: pytest
     assert code == 0
     info = json.loads(capsys.readouterr().out)
     assert info["voice_method"] == "nearest voice" and info["spoken_text"] == "See you at seven thirty."
+    assert VoiceRecipe.of(info["voice_recipe"]).key == info["voice"]
     data, rate = sf.read(out, dtype="float32")
     assert rate == 24000 and data.ndim == 1 and len(data) / rate == pytest.approx(info["seconds"], abs=1e-3)
     code = main(["synthesize", "--text", " ", "--reference", reference,
