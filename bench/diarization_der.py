@@ -33,7 +33,7 @@ REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 VOICES = {"F": "common_voice_ja_38843402_16k.wav", "M": "common_voice_ja_38853932_16k.wav",
           "M2": "common_voice_ja_38898180_16k.wav", "X": "common_voice_ja_38833628_16k.wav",
           "M3": "test_ja_2.wav"}
-SPEAKER_OF = {"F": "female", "M": "male", "M2": "male2", "X": "other", "M3": "male3"}
+SPEAKER_OF = {"F": "female", "M": "male", "M2": "male", "X": "other", "M3": "male3"}
 MUSIC = "Kevin_MacLeod_-_Vibe_Ace.hq.ogg"
 MUSIC_SNR_DB = (10.0, 0.0)
 

@@ -24,7 +24,8 @@ this tree's code, identically for both sides:
   ``bench/diarization_der.py``'s, full and 1.5-2.5 s turns) dubbed whole with ``num_speakers = 2``:
   speakers found, voices per speaker, whether distinct speakers got distinct voices.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/synthesis_quality.py [--before main|none] [--per-ref 4]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/synthesis_quality.py [--before main|none] [--per-ref 4] \
+        [--after-config my_offline.yaml]
 """
 
 from __future__ import annotations
@@ -122,13 +123,13 @@ def export_tree(rev: str, folder: Path) -> tuple[Path, str]:
     return folder, commit
 
 
-def run_side(tree: Path, cases: Path, out: Path) -> dict:
-    """Run ``synthesis_side.py`` with ``tree``'s ``baseline_dub``; its JSON and arrays."""
+def run_side(tree: Path, cases: Path, out: Path, config: str | None = None) -> dict:
+    """Run ``synthesis_side.py`` with ``tree``'s ``baseline_dub`` (and ``config``); its JSON and arrays."""
     from baseline_dub.store import default_models_dir
 
     env = {**os.environ, "PYTHONPATH": str(tree), "BASELINE_DUB_MODELS": str(default_models_dir())}
-    subprocess.run([sys.executable, str(ROOT / "bench" / "synthesis_side.py"), str(cases), str(out)], env=env,
-                   check=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "synthesis_side.py"), str(cases), str(out),
+                    *([config] if config else [])], env=env, check=True)
     info = json.loads(out.with_suffix(".json").read_text())
     with np.load(out) as data:
         info["audio"] = {k: (data[k], int(data[f"{k}/rate"])) for k in data.files if not k.endswith("/rate")}
@@ -240,6 +241,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--before", default="main", help="git revision for the 'before' side, or 'none'")
     parser.add_argument("--per-ref", type=int, default=4, help="sentences per reference")
     parser.add_argument("--asr-model", default="whisper-base")
+    parser.add_argument("--after-config", default=None,
+                        help="an offline configuration file for the 'after' side (e.g. blend_voices: false)")
     args = parser.parse_args(argv)
 
     from baseline_dub.audio import Audio
@@ -256,8 +259,9 @@ def main(argv: list[str] | None = None) -> None:
             (tmp / "before").mkdir()
             tree, commit = export_tree(args.before, tmp / "before")
             sides.append((f"before ({args.before} = {commit[:10]})", tree))
-        sides.append(("after (this tree)", ROOT))
-        infos = [(label, run_side(tree, cases, tmp / f"side{i}.npz")) for i, (label, tree) in enumerate(sides)]
+        sides.append((f"after (this tree{', ' + Path(args.after_config).name if args.after_config else ''})", ROOT))
+        infos = [(label, run_side(tree, cases, tmp / f"side{i}.npz", args.after_config if tree == ROOT else None))
+                 for i, (label, tree) in enumerate(sides)]
         store = Store()
         with np.load(cases) as data:
             ref_f0 = {n: median_f0(Audio(np.concatenate([data[f"{n}/A"], data[f"{n}/B"]]), RATE)) for n in LABELS}

@@ -8,7 +8,7 @@ and every sentence of that reference speaks with it; an older one chooses per ca
 Blends judged in earlier runs are forgotten first (the single voices' cache is kept), so that the
 search costs what it costs for a speaker whose candidates were never judged.
 
-    python bench/synthesis_side.py CASES.npz OUT.npz    (CASES.json beside CASES.npz; OUT.json written)
+    python bench/synthesis_side.py CASES.npz OUT.npz [CONFIG.yaml]   (CASES.json beside CASES.npz; OUT.json written)
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _dub_rows(dub: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def main(cases_path: str, out_path: str) -> None:
+def main(cases_path: str, out_path: str, config_path: str | None = None) -> None:
     import baseline_dub
     from baseline_dub.audio import Audio
     from baseline_dub.data.dataset import Dataset
@@ -42,7 +42,7 @@ def main(cases_path: str, out_path: str) -> None:
     cases = np.load(cases_path)
     meta = json.loads(Path(cases_path).with_suffix(".json").read_text())
     t0 = time.perf_counter()
-    pipe = DubPipeline("offline", device="cpu", announce=False)
+    pipe = DubPipeline("offline", device="cpu", announce=False, config_path=config_path)
     synth = pipe.synthesizer
     info: dict[str, Any] = {"code": str(Path(baseline_dub.__file__).parent), "load_seconds": time.perf_counter() - t0,
                             "voices_model": pipe.config.synthesize.voices_model, "refs": {}, "dubs": {}}
@@ -92,4 +92,4 @@ def main(cases_path: str, out_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])
