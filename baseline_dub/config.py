@@ -64,6 +64,9 @@ class DiarizeConfig:
     ``pipeline_model`` pyannote.audio pipeline; empty for the offline profile). ``overlap``: ``drop``
     (overlapped speech belongs to nobody) or ``dominant`` (to the speaker whose turn is longer).
     ``clustering_threshold``: average-linkage cosine distance under which local speakers are merged.
+    When a speaker count is given and the offline clustering finds fewer, the speech is cut into pieces
+    of ``count_piece_seconds`` that are clustered into the count, unless two of those clusters are one
+    voice (centroid cosine >= ``count_same_voice_cosine``); see stages/diarize/offline.py.
     """
 
     backend: str = "offline"
@@ -81,6 +84,8 @@ class DiarizeConfig:
     min_embedding_seconds: float = 0.5
     vad_threshold: float = 0.5
     speech_pad_seconds: float = 0.1
+    count_piece_seconds: float = 0.75
+    count_same_voice_cosine: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -123,15 +128,23 @@ class TranslateConfig:
 class SynthesizeConfig:
     """Text to speech with the segment's voice (paper: YourTTS cloning; offline: nearest Kokoro voice).
 
-    ``backend``: ``yourtts`` or ``kokoro`` (rules: baseline_dub/stages/synthesize.py). The reference is
+    ``backend``: ``yourtts`` or ``kokoro`` (rules: baseline_dub/stages/synthesize/). The reference is
     extended past ``min_reference_seconds`` with the speaker's other segments, then the clip's vocals,
     and cut at ``max_reference_seconds``. Text is cut into pieces of ``max_chars_per_chunk`` joined with
-    ``chunk_pause_seconds`` of silence. ``blend_voices``: Kokoro may also pick a 50/50 mix of two voices.
+    ``chunk_pause_seconds`` of silence. Kokoro's voice search (stages/synthesize/voice_search.py): one
+    voice per speaker, chosen from up to ``voice_choice_seconds`` of the speaker's vocals among the
+    voices whose names start with ``voice_prefixes``, of the reference's gender when its median F0 is
+    under ``male_f0_below`` or over ``female_f0_above`` Hz; the ``voice_search_k`` nearest and, with
+    ``blend_voices``, their blends. A speaker whose voice another speaker of the clip holds takes its
+    best distinct one when that scores at most ``distinct_voice_margin`` lower (voices whose calibration
+    embeddings have a cosine of ``same_voice_cosine`` or more count as one). ``language``: ``en``
+    phonemizes each voice's English in its own accent (British voices en-gb, others en-us); ``en-us``
+    or ``en-gb`` forces one.
     """
 
     backend: str = "kokoro"
     model: str = "kokoro-82m-int8"
-    voices_model: str = "kokoro-voices-ja"
+    voices_model: str = "kokoro-voices-v1.0"
     language: str = "en"
     min_reference_seconds: float = 3.0
     max_reference_seconds: float = 12.0
@@ -140,6 +153,20 @@ class SynthesizeConfig:
     speed: float = 1.0
     seed: int = 0
     blend_voices: bool = True
+    voice_prefixes: tuple[str, ...] = ("af", "am", "bf", "bm", "jf", "jm")
+    voice_search_k: int = 3
+    voice_choice_seconds: float = 30.0
+    male_f0_below: float = 150.0
+    female_f0_above: float = 175.0
+    distinct_voice_margin: float = 0.05
+    same_voice_cosine: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.voice_search_k < 1 or self.voice_choice_seconds <= 0:
+            raise ConfigError("synthesize.voice_search_k must be >= 1 and voice_choice_seconds > 0")
+        if self.male_f0_below > self.female_f0_above:
+            raise ConfigError(f"synthesize.male_f0_below ({self.male_f0_below} Hz) is above "
+                              f"female_f0_above ({self.female_f0_above} Hz)")
 
 
 @dataclass(frozen=True)

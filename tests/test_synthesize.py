@@ -20,6 +20,7 @@ from baseline_dub.stages.synthesize import (
     reference_for,
     trim_silence,
 )
+from baseline_dub.stages.synthesize.voices import VoiceRecipe, voice_gender
 from baseline_dub.stages.types import Segment
 
 RATE = 16000
@@ -83,19 +84,35 @@ def synth(offline_config, store) -> Synthesizer:
 
 def test_nearest_voice_of_a_kokoro_voice_is_that_voice(synth: Synthesizer) -> None:
     backend = synth.backend
-    for voice in ("jm_kumo", "jf_alpha"):
+    for voice in ("am_michael", "bf_emma", "jm_kumo"):
         own = Audio(backend.render("I would like to visit the old station tomorrow morning.",
-                                   backend.style(voice)), backend.rate)
-        out = synth.synthesize("Good morning.", own)
-        assert out.voice == voice, out.extra["voice_scores"]
-        assert out.voice_method == "nearest voice" and out.extra["voice_similarity"] > 0.8
+                                   VoiceRecipe.of({voice: 1.0})), backend.rate)
+        choice = synth.choose_voices({"S": [own]})["S"]
+        assert choice.recipe.as_dict().get(voice, 0.0) >= 0.5, choice.summary()
+        assert choice.gender == voice_gender(voice) and choice.chosen.score > 0.8
+        assert choice.syntheses <= 3 * 2 // 2 + 3  # the stated bound for k = 3
+        out = synth.synthesize("Good morning.", own, voice=choice)
+        assert out.voice == choice.recipe.key and out.extra["voice_recipe"] == choice.recipe.as_dict()
+
+
+@pytest.mark.parametrize(("name", "gender"), [("common_voice_ja_38843402_16k.wav", "female"),
+                                              ("common_voice_ja_38853932_16k.wav", "male"),
+                                              ("test_ja_2.wav", "male")])
+def test_a_real_speaker_gets_a_voice_of_its_gender(synth: Synthesizer, real_dir: Path, name: str,
+                                                   gender: str) -> None:
+    """The voice search before this one gave jf_alpha (female) to both male speakers here."""
+    choice = synth.choose_voices({"S": [load_audio(real_dir / "ja_speech" / name)]})["S"]
+    assert choice.gender == gender and choice.reference_f0 is not None
+    assert {voice_gender(n) for n in choice.recipe.as_dict()} == {gender}, choice.summary()
 
 
 def test_speaks_english_from_real_japanese_reference(synth: Synthesizer, real_dir: Path) -> None:
     ref = load_audio(real_dir / "ja_speech" / "test_ja_1.wav")
     out = synth.synthesize("Dr. Tanaka paid $5 for 2 tickets.", ref)
     assert out.skipped is None and out.voice_method == "nearest voice"
-    assert out.voice in out.extra["voice_scores"]
+    recipe = out.extra["voice_recipe"]
+    assert VoiceRecipe.parse(out.voice).as_dict() == recipe and sum(recipe.values()) == pytest.approx(1.0, abs=0.02)
+    assert all(name[:2] in synth.config.voice_prefixes for name in recipe)
     assert out.audio is not None and out.audio.rate == 24000 and out.audio.samples.dtype == np.float32
     assert out.audio.channels == 1 and 1.5 < out.audio.duration < 8.0 and out.audio.peak() > 0.05
     assert out.extra["spoken_text"] == "Doctor Tanaka paid five dollars for two tickets."
@@ -141,6 +158,7 @@ def test_cli_writes_the_synthesis(tmp_path: Path, real_dir: Path, capsys: pytest
     assert code == 0
     info = json.loads(capsys.readouterr().out)
     assert info["voice_method"] == "nearest voice" and info["spoken_text"] == "See you at seven thirty."
+    assert VoiceRecipe.of(info["voice_recipe"]).key == info["voice"]
     data, rate = sf.read(out, dtype="float32")
     assert rate == 24000 and data.ndim == 1 and len(data) / rate == pytest.approx(info["seconds"], abs=1e-3)
     code = main(["synthesize", "--text", " ", "--reference", reference,

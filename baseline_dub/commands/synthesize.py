@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         raise StageError(f"nothing was synthesized ({result.skipped}); {hint.get(result.skipped or '', '')}")
     write_audio(args.out, result.audio)
     info = {"out": args.out, "profile": config.profile, "voice_method": result.voice_method,
-            "voice": result.voice, "reference_seconds": round(result.reference_seconds, 3),
+            "voice": result.voice, "voice_recipe": result.extra.get("voice_recipe"),
+            "reference_seconds": round(result.reference_seconds, 3),
             "reference_source": result.reference_source, "similarity": result.similarity,
             "seconds": round(result.audio.duration, 3), "rate": result.audio.rate,
             "spoken_text": result.extra.get("spoken_text")}

@@ -17,10 +17,17 @@ Clips that the annotation lists with one speaker skip diarization unless
 ``diarize_single_speaker_clips`` is set (the paper ran PyAnnote on multi-speaker clips only): they
 yield one segment from the first to the last speech found by silero VAD (padded by
 ``speech_pad_seconds``), or nothing when VAD hears no speech.
+
+A given speaker count (``num_speakers``: ``--num-speakers``, or the annotation's ``speakers``) is
+respected: the backend returns that many speakers unless some of them have no speech of their own in
+the clip (the offline backend's rule: ``offline.py``, step 6). When fewer come back after the rules
+above, :meth:`Diarizer.diarize_detailed` says so in ``Diarization.note`` and :meth:`Diarizer.diarize`
+emits it as a :class:`SpeakerCountWarning`.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -111,6 +118,24 @@ def clean_segments(turns: list[Segment], rules: SegmentRules, duration: float | 
     return [Segment(round(s.start, 3), round(s.end, 3), names[s.speaker]) for s in kept]
 
 
+class SpeakerCountWarning(UserWarning):
+    """Diarization found fewer speakers than the count it was given (the others have no speech)."""
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Segments of one clip and how their speaker count compares with the one asked for.
+
+    ``note`` is ``None`` when ``found_speakers`` is the ``requested_speakers`` (or none was asked for),
+    else the sentence saying how many were found and why.
+    """
+
+    segments: tuple[Segment, ...]
+    requested_speakers: int | None
+    found_speakers: int
+    note: str | None = None
+
+
 class SpeechDetector:
     """Silero VAD (ONNX, through the ``silero_vad`` package's wrapper) on 16 kHz mono audio."""
 
@@ -154,21 +179,37 @@ class Diarizer:
 
     def diarize(self, vocals: Audio, num_speakers: int | None = None,
                 multi_speaker: bool | None = None) -> list[Segment]:
-        """Single-speaker segments of ``vocals``.
+        """Single-speaker segments of ``vocals`` (:meth:`diarize_detailed`'s, its note as a warning).
 
         ``multi_speaker=False`` (the annotation lists one speaker) skips diarization unless
         ``diarize_single_speaker_clips`` is set, and trims the clip to speech. ``num_speakers`` is the
-        annotation's speaker count, passed to the backend as a hint. A clip with no speech gives ``[]``.
+        annotation's speaker count: that many speakers come back unless some have no speech, and a
+        :class:`SpeakerCountWarning` says so. A clip with no speech gives ``[]``.
         """
+        result = self.diarize_detailed(vocals, num_speakers, multi_speaker)
+        if result.note:
+            warnings.warn(result.note, SpeakerCountWarning, stacklevel=2)
+        return list(result.segments)
+
+    def diarize_detailed(self, vocals: Audio, num_speakers: int | None = None,
+                         multi_speaker: bool | None = None) -> Diarization:
+        """:meth:`diarize` with the speaker count asked for, the count found and, if they differ, why."""
         if num_speakers is not None and num_speakers < 1:
             num_speakers = None
         if multi_speaker is False and not self.config.diarize_single_speaker_clips:
-            return self.trim_to_speech(vocals)
+            segments = self.trim_to_speech(vocals)
+            return Diarization(tuple(segments), num_speakers, len({s.speaker for s in segments}))
         mono = vocals.mono().resample(RATE)
         if mono.duration < self.rules.min_segment_seconds or not self.vad.speech(mono):
-            return []
-        turns = self.backend.turns(mono, num_speakers)
-        return clean_segments(turns, self.rules, mono.duration)
+            return Diarization((), num_speakers, 0)
+        segments = clean_segments(self.backend.turns(mono, num_speakers), self.rules, mono.duration)
+        found = len({s.speaker for s in segments})
+        note = None
+        if num_speakers and segments and found < num_speakers:
+            note = (f"diarization found {found} speaker(s) where {num_speakers} were given: the others have no "
+                    f"speech of their own in these {mono.duration:.1f} s (no split of it into {num_speakers} "
+                    "distinct voices, or their turns were shorter than diarize.min_segment_seconds)")
+        return Diarization(tuple(segments), num_speakers, found, note)
 
     def diarize_batch(self, clips: list[Audio], num_speakers: list[int | None] | None = None,
                       multi_speaker: list[bool | None] | None = None) -> list[list[Segment]]:

@@ -15,7 +15,14 @@ Our own re-implementation of the idea of pyannote.audio's ``SpeakerDiarization``
    its nearest centroid, so no speech is lost), and global activity is rebuilt frame by frame: the number of
    simultaneous speakers is the rounded mean over the windows covering the frame, and that many
    clusters with the largest summed activity are kept (pyannote's ``reconstruct``);
-5. runs of active frames become raw turns, which ``diarize.clean_segments`` turns into segments.
+5. runs of active frames become raw turns, which ``diarize.clean_segments`` turns into segments;
+6. when ``num_speakers`` is given and fewer speakers came out (in a short clip one local speaker of the
+   segmentation model often covers both voices, so there is one embedding to cluster), the speech
+   frames are cut into pieces of about ``piece_seconds`` (each run of speech into equal parts), each
+   piece is embedded and the pieces are clustered into ``num_speakers`` (then one fewer, ...) clusters;
+   the first split whose clusters are all distinct voices (every pair of centroids under
+   ``same_voice_cosine``) replaces the turns. If none is, the clip really holds fewer voices and the
+   turns stand (``Diarizer`` says so).
 """
 
 from __future__ import annotations
@@ -70,7 +77,8 @@ class OfflineBackend:
     """Segmentation ONNX + speaker encoder + clustering; implements ``diarize.Backend``."""
 
     def __init__(self, segmentation: Path, encoder: SpeakerEncoder, step_seconds: float = 2.0,
-                 threshold: float = 0.7, min_embedding_seconds: float = 0.5, batch_size: int = 8) -> None:
+                 threshold: float = 0.7, min_embedding_seconds: float = 0.5, batch_size: int = 8,
+                 piece_seconds: float = 0.75, same_voice_cosine: float = 0.8) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -82,6 +90,8 @@ class OfflineBackend:
         self.threshold = threshold
         self.min_embedding_seconds = min_embedding_seconds
         self.batch_size = max(1, batch_size)
+        self.piece_seconds = piece_seconds
+        self.same_voice_cosine = same_voice_cosine
 
     @classmethod
     def from_store(cls, config: Config, store: Store) -> OfflineBackend:
@@ -90,7 +100,7 @@ class OfflineBackend:
         paths = store.require([cfg.segmentation_model, cfg.embedding_model])
         encoder = load_speaker_encoder(paths[cfg.embedding_model], resolve_device(config.device))
         return cls(paths[cfg.segmentation_model], encoder, cfg.window_step_seconds, cfg.clustering_threshold,
-                   cfg.min_embedding_seconds, cfg.batch_size)
+                   cfg.min_embedding_seconds, cfg.batch_size, cfg.count_piece_seconds, cfg.count_same_voice_cosine)
 
     def segment(self, wav: np.ndarray) -> tuple[list[int], np.ndarray]:
         """Window starts and binary local activity ``(windows, 589, 3)`` for 16 kHz mono samples."""
@@ -176,18 +186,56 @@ class OfflineBackend:
             top = order[t, : speakers_now[t]]
             chosen[t, top[activity[t, top] > 0]] = True
         chosen = chosen[:n_frames]
-        return _runs_to_turns(chosen)
+        turns = _runs_to_turns(chosen)
+        if num_speakers and len({t.speaker for t in turns}) < num_speakers:
+            turns = self.split_into_voices(wav, chosen.any(axis=1), num_speakers) or turns
+        return turns
+
+    def split_into_voices(self, wav: np.ndarray, speech: np.ndarray, num_speakers: int) -> list[Segment] | None:
+        """Step 6 of the module docstring: turns from pieces of the speech frames clustered into voices.
+
+        ``speech`` marks the frames with speech; returns ``None`` when no split into two or more
+        distinct voices exists (fewer pieces than voices, or clusters that are one voice).
+        """
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        piece_frames = max(1, int(round(self.piece_seconds * RATE / FRAME_STEP)))
+        pieces: list[tuple[int, int]] = []
+        for a, b in _runs(speech):
+            parts = max(1, int(round((b - a) / piece_frames)))
+            edges = np.linspace(a, b, parts + 1).round().astype(int)
+            pieces += [(int(x), int(y)) for x, y in zip(edges[:-1], edges[1:], strict=True) if y > x]
+        spans = [(_frame_start(a), _frame_start(b)) for a, b in pieces]
+        audios = [Audio(wav[int(s * RATE):int(e * RATE)], RATE) for s, e in spans]
+        keep = [i for i, a in enumerate(audios) if a.frames and np.any(a.samples)]
+        if len(keep) < 2:
+            return None
+        embeddings = self.encoder.embed_many([audios[i] for i in keep])
+        tree = linkage(embeddings, method="average", metric="cosine")
+        for n in range(min(num_speakers, len(keep)), 1, -1):
+            labels = np.unique(fcluster(tree, t=n, criterion="maxclust"), return_inverse=True)[1]
+            centroids = np.stack([embeddings[labels == j].mean(axis=0) for j in range(int(labels.max()) + 1)])
+            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+            cosines = (centroids @ centroids.T)[np.triu_indices(len(centroids), 1)]
+            if len(centroids) == n and np.all(cosines < self.same_voice_cosine):
+                return [Segment(spans[i][0], spans[i][1], f"voice_{j}") for i, j in zip(keep, labels, strict=True)]
+        return None
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, end)`` frame indices of each run of ``True`` in a 1-d mask (``end`` exclusive)."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _frame_start(frame: int) -> float:
+    """Seconds at which frame ``frame``'s half-step-wide slot begins (the turns' time base)."""
+    return max(0.0, (frame * FRAME_STEP + FRAME_SPAN / 2 - FRAME_STEP / 2) / RATE)
 
 
 def _runs_to_turns(chosen: np.ndarray) -> list[Segment]:
     """Contiguous active frames of each column -> ``Segment``s (frame centres +- half a step)."""
-    turns: list[Segment] = []
-    half = FRAME_STEP / 2
-    for j in range(chosen.shape[1]):
-        padded = np.concatenate([[False], chosen[:, j], [False]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(padded))
-        for a, b in zip(edges[::2], edges[1::2], strict=True):
-            start = (a * FRAME_STEP + FRAME_SPAN / 2 - half) / RATE
-            end = ((b - 1) * FRAME_STEP + FRAME_SPAN / 2 + half) / RATE
-            turns.append(Segment(start, end, f"cluster_{j}"))
+    turns = [Segment(_frame_start(a), _frame_start(b), f"cluster_{j}")
+             for j in range(chosen.shape[1]) for a, b in _runs(chosen[:, j])]
     return sorted(turns, key=lambda s: (s.start, s.speaker))

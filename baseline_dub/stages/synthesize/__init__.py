@@ -13,17 +13,23 @@ Rules, in order:
    (``segment``, ``speaker`` or ``clip``). The result is cut at ``max_reference_seconds``. A
    reference with no sound at all skips the segment (``skipped="silent_reference"``).
 3. Voice: the backend makes speech from text pieces and the reference: the paper's YourTTS clones
-   it (``voice_method="clone"``); the offline Kokoro picks the voice nearest to it
-   (``voice_method="nearest voice"``).
+   it (``voice_method="clone"``); the offline Kokoro speaks with the voice or blend of voices that
+   sounds nearest to it (``voice_method="nearest voice"``, ``voice_search.py``). In a clip, the
+   pipeline first chooses one voice per speaker (:meth:`Synthesizer.choose_voices`) from all of that
+   speaker's vocals (up to ``voice_choice_seconds``), distinct between speakers unless one really is
+   nearest to another's voice, and every segment of the speaker speaks with it (``voice=``); a call
+   without a voice searches one for its own reference.
 4. Metadata: the speaker similarity of the output to the reference (cosine of Resemblyzer
-   embeddings), the seconds of reference used, and the backend's details in ``extra``.
+   embeddings), the seconds of reference used, and the backend's details in ``extra`` (Kokoro: the
+   ``voice_recipe`` {voice: weight} and the ``voice_choice`` summary of the search).
 
 Output is deterministic: the same text, reference and ``seed`` give the same samples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,15 +45,18 @@ from baseline_dub.stages.synthesize.reference import (
     VoiceReference,
     prepare_reference,
     reference_for,
+    speaker_references,
     trim_silence,
 )
 from baseline_dub.stages.synthesize.text import normalize_text, split_chunks
+from baseline_dub.stages.synthesize.voice_search import VoiceChoice, assign_distinct
 from baseline_dub.stages.types import Synthesis
 from baseline_dub.store import Store
 
 __all__ = [
-    "BACKENDS", "TRIM_TOP_DB", "Backend", "PreparedReference", "Spoken", "Synthesizer", "VoiceReference",
-    "load_synthesizer", "prepare_reference", "reference_for", "trim_silence",
+    "BACKENDS", "TRIM_TOP_DB", "Backend", "PreparedReference", "Spoken", "Synthesizer", "VoiceChoice",
+    "VoiceReference", "load_synthesizer", "prepare_reference", "reference_for", "speaker_references",
+    "trim_silence",
 ]
 
 BACKENDS = ("yourtts", "kokoro")
@@ -67,15 +76,38 @@ class Synthesizer:
                          reference_source=reference.source if reference else "", similarity=None,
                          skipped=reason, extra={"backend": self.backend.name})
 
+    def choose_voices(self, speakers: Mapping[str, Sequence[Audio]]) -> dict[str, Any]:
+        """One voice per speaker of a clip, from each speaker's vocals (rule 3); ``{}`` for a cloning backend.
+
+        ``speakers`` maps each speaker to its segments' vocals (see :func:`speaker_references`); up to
+        ``voice_choice_seconds`` of their trimmed sound choose the voice. Speakers with no sound get
+        no entry. The choices are made distinct by ``voice_search.assign_distinct``.
+        """
+        choose = getattr(self.backend, "choose", None)
+        if choose is None:
+            return {}
+        seconds = self.config.voice_choice_seconds
+        choices: dict[str, VoiceChoice] = {}
+        for speaker, audios in speakers.items():
+            if not audios:
+                continue
+            prepared = prepare_reference(VoiceReference(audios[0], tuple(audios[1:])), self.backend.reference_rate,
+                                         seconds, seconds)
+            if prepared.audio.frames:
+                choices[speaker] = choose(prepared.audio, self.encoder.embed(prepared.audio))
+        return assign_distinct(choices, margin=self.config.distinct_voice_margin,
+                               same_threshold=self.config.same_voice_cosine)
+
     def synthesize(self, text: str, reference: Audio | VoiceReference, *,
                    extra_references: Sequence[Audio] = (), clip: Audio | None = None,
-                   seed: int | None = None) -> Synthesis:
+                   seed: int | None = None, voice: Any = None) -> Synthesis:
         """English speech for ``text`` in the voice of ``reference`` (module docstring for the rules).
 
         ``reference`` is the segment's vocals, or a :class:`VoiceReference` that already holds the
         speaker's other segments and the clip; otherwise ``extra_references`` (the same speaker's
-        other segments) and ``clip`` (the clip's vocals) extend a short one. ``seed`` defaults to
-        the configured one.
+        other segments) and ``clip`` (the clip's vocals) extend a short one. ``voice``: the speaker's
+        voice from :meth:`choose_voices` (Kokoro), else one is chosen for this reference. ``seed``
+        defaults to the configured one.
         """
         if not isinstance(reference, VoiceReference):
             reference = VoiceReference(reference, tuple(extra_references), clip)
@@ -90,7 +122,10 @@ class Synthesizer:
         if prepared.audio.frames == 0:
             return self._skipped(text, "silent_reference", prepared)
         ref_embedding = self.encoder.embed(prepared.audio)
-        spoken = self.backend.speak(chunks, prepared.audio, ref_embedding, seed)
+        if voice is not None and hasattr(self.backend, "speak_as"):
+            spoken = self.backend.speak_as(chunks, voice)
+        else:
+            spoken = self.backend.speak(chunks, prepared.audio, ref_embedding, seed)
         pause = np.zeros(int(round(self.config.chunk_pause_seconds * self.backend.rate)), dtype=np.float32)
         joined: list[np.ndarray] = []
         for i, piece in enumerate(spoken.pieces):

@@ -24,7 +24,12 @@ class Spoken:
 
 
 class Backend(Protocol):
-    """A TTS model that speaks English text pieces in a voice taken from a reference recording."""
+    """A TTS model that speaks English text pieces in a voice taken from a reference recording.
+
+    A backend that speaks with voices of its own rather than cloning (Kokoro) also has
+    ``choose(reference, reference_embedding)``, which returns a speaker's voice choice, and
+    ``speak_as(chunks, choice)``; the stage then chooses once per speaker (``Synthesizer.choose_voices``).
+    """
 
     name: str
     voice_method: str

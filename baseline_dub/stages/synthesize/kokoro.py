@@ -1,38 +1,42 @@
-"""Offline synthesis: Kokoro-82M (``kokoro-onnx``) speaking English with the voice nearest the reference.
+"""Offline synthesis: Kokoro-82M (``kokoro-onnx``) speaking English with the voice, or blend, nearest the speaker.
 
-No voice-cloning weights ship offline, so this backend does not clone: Kokoro voices are style
-vectors, and each shipped voice is embedded once with Resemblyzer by synthesizing
-:data:`CALIBRATION_TEXT`. A reference is spoken by the candidate whose embedding has the highest
-cosine with the reference's (``voice_method="nearest voice"``): a shipped voice or, with
-``blend_voices``, the 50/50 mix of the two nearest (``"a+b"``, embedded the first time it is
-asked for). The embeddings are cached in memory per process and on disk under
-``<models>/cache/``, keyed by the sha256 of the model, voices and speaker encoder. Kokoro's ONNX
-graph is deterministic: the same inputs give the same samples.
+No voice-cloning weights ship offline, so this backend does not clone (``voice_method="nearest
+voice"``): it searches Kokoro v1.0's voices (``voices.py``; the 54 of ``kokoro-js``, of which the
+English and Japanese ones by default) and their blends for the one whose speech sounds nearest the
+reference, by the Resemblyzer cosine of :data:`CALIBRATION_TEXT` spoken by each candidate
+(``voice_search.py``; at most ``k (k - 1) / 2 + 3`` syntheses of that line per speaker). The
+calibration embeddings are cached in memory per process and on disk under ``<models>/cache/``
+(written atomically, keyed by the sha256 of the model, the voices and the speaker encoder, the
+calibration text, speed and accent rule): each single voice is embedded once per model, each blend
+once the first time it is judged. Kokoro's ONNX graph is deterministic: the same inputs give the
+same samples.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from baseline_dub.atomic import atomic_write_bytes
 from baseline_dub.audio import Audio
-from baseline_dub.config import Config
+from baseline_dub.config import Config, SynthesizeConfig
 from baseline_dub.errors import StageError
 from baseline_dub.speaker import RATE as SPEAKER_RATE
 from baseline_dub.speaker import SpeakerEncoder
 from baseline_dub.stages.synthesize.backend import Spoken
+from baseline_dub.stages.synthesize.pitch import gender_of_f0, median_f0
+from baseline_dub.stages.synthesize.voice_search import VoiceChoice, search_voice
+from baseline_dub.stages.synthesize.voices import VoiceRecipe, save_npz, select_voices, voice_language
 from baseline_dub.store import Store
 
-CALIBRATION_TEXT = ("The quick brown fox jumps over the lazy dog, "
-                    "and then it walks slowly back home to rest by the warm fire.")
+CALIBRATION_TEXT = "I never thought we would meet again in a place like this, my old friend."
 KOKORO_RATE = 24000
-_LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb"}
+F0_SECONDS = 12.0  # the reference's pitch is measured on its first 12 s (pYIN's cost grows with length)
+_LANGUAGES = {"en": "", "en-us": "en-us", "en-gb": "en-gb"}
 _EMBEDDINGS: dict[str, dict[str, np.ndarray]] = {}
 
 
@@ -51,7 +55,7 @@ def _session(model_path: Path, device: str):  # noqa: ANN202 (onnxruntime type)
 
 
 class KokoroBackend:
-    """Kokoro-82M with the shipped voice (or 50/50 mix of two) nearest each reference."""
+    """Kokoro-82M with the voice (or blend) nearest each speaker; see the module docstring."""
 
     name = "kokoro"
     voice_method = "nearest voice"
@@ -59,33 +63,37 @@ class KokoroBackend:
     reference_rate = SPEAKER_RATE
 
     def __init__(self, model_path: Path, voices_path: Path, encoder: SpeakerEncoder, *, device: str = "cpu",
-                 language: str = "en", speed: float = 1.0, blend_voices: bool = True,
-                 cache_dir: Path | None = None, cache_key: str = "") -> None:
+                 config: SynthesizeConfig | None = None, cache_dir: Path | None = None,
+                 cache_key: str = "") -> None:
         from kokoro_onnx import Kokoro
 
-        if language not in _LANGUAGES:
-            raise ValueError(f"Kokoro speaks English here; language {language!r} is not one of {sorted(_LANGUAGES)}")
+        self.config = config or SynthesizeConfig()
+        if self.config.language not in _LANGUAGES:
+            raise ValueError(f"Kokoro speaks English here; language {self.config.language!r} is not one of "
+                             f"{sorted(_LANGUAGES)}")
         self.kokoro = Kokoro.from_session(_session(model_path, device), str(voices_path))
-        self.lang = _LANGUAGES[language]
-        self.speed = speed
         self.encoder = encoder
         with np.load(voices_path, allow_pickle=False) as voices:
-            self.styles = {name: np.asarray(voices[name], dtype=np.float32) for name in sorted(voices.files)}
-        self.blend_voices = blend_voices
-        key = hashlib.sha256("\n".join([cache_key, CALIBRATION_TEXT, self.lang, str(self.speed)]).encode()).hexdigest()
+            names = select_voices(voices.files, self.config.voice_prefixes)
+            self.styles = {name: np.asarray(voices[name], dtype=np.float32) for name in names}
+        key = hashlib.sha256("\n".join([cache_key, CALIBRATION_TEXT, self.config.language,
+                                        str(self.config.speed)]).encode()).hexdigest()
         self._cache_path = cache_dir / f"kokoro-voice-embeddings-{key[:24]}.npz" if cache_dir and cache_key else None
         self.embeddings = _EMBEDDINGS.setdefault(key, self._read_cache())
-        self._embed_missing(list(self.styles))
+        missing = [VoiceRecipe.of({n: 1.0}) for n in self.styles if n not in self.embeddings]
+        if missing:
+            self._embed_new(missing)
+            self._write_cache()
 
-    def style(self, voice: str) -> np.ndarray:
-        """The style vectors of a shipped voice, or of ``a+b``: the mean of two voices' styles."""
-        names = voice.split("+")
-        return np.mean([self.styles[n] for n in names], axis=0).astype(np.float32)
+    def language(self, recipe: VoiceRecipe) -> str:
+        """The espeak language of a recipe: forced by ``language``, else its heaviest voice's accent."""
+        return _LANGUAGES[self.config.language] or voice_language(recipe.main)
 
-    def render(self, text: str, style: np.ndarray) -> np.ndarray:
-        """Kokoro's float32 waveform (24 kHz) of one English text piece in one style."""
+    def render(self, text: str, recipe: VoiceRecipe) -> np.ndarray:
+        """Kokoro's float32 waveform (24 kHz) of one English text piece spoken by ``recipe``."""
         try:
-            samples, rate = self.kokoro.create(text, voice=style, speed=self.speed, lang=self.lang)
+            samples, rate = self.kokoro.create(text, voice=recipe.style(self.styles), speed=self.config.speed,
+                                               lang=self.language(recipe))
         except ValueError as exc:  # kokoro-onnx: text with no phonemes in its vocabulary
             raise StageError(f"Kokoro cannot speak {text!r} ({exc}); give English text") from exc
         if rate != self.rate:
@@ -101,50 +109,50 @@ class KokoroBackend:
         except (OSError, ValueError):
             return {}
 
-    def _embed_missing(self, voices: list[str]) -> None:
-        """Embed the calibration sentence of each voice not embedded yet; persist the cache."""
-        missing = [v for v in voices if v not in self.embeddings]
-        if not missing:
-            return
-        audios = [Audio(self.render(CALIBRATION_TEXT, self.style(v)), self.rate) for v in missing]
-        self.embeddings.update(zip(missing, self.encoder.embed_many(audios), strict=True))
+    def _write_cache(self) -> None:
+        """Persist every calibration embedding known (a cache: a failure to write is ignored)."""
         if self._cache_path is not None:
-            _atomic_savez(self._cache_path, self.embeddings)
+            try:
+                save_npz(self._cache_path, {**self._read_cache(), **self.embeddings})
+            except OSError:
+                return
 
-    def scores(self, reference_embedding: np.ndarray) -> list[tuple[str, float]]:
-        """Shipped voices (and, with blending, the mix of the best two) by cosine to the reference, best first."""
-        def ranked(names: list[str]) -> list[tuple[str, float]]:
-            norm = max(float(np.linalg.norm(reference_embedding)), 1e-9)
-            sims = [float(self.embeddings[n] @ reference_embedding) / norm for n in names]
-            return sorted(zip(names, sims, strict=True), key=lambda p: (-p[1], p[0]))
+    def _embed_new(self, recipes: Sequence[VoiceRecipe]) -> None:
+        audios = [Audio(self.render(CALIBRATION_TEXT, r), self.rate) for r in recipes]
+        self.embeddings.update(zip([r.key for r in recipes], self.encoder.embed_many(audios), strict=True))
 
-        singles = ranked(sorted(self.styles))
-        if not self.blend_voices or len(singles) < 2:
-            return singles
-        blend = "+".join(sorted([singles[0][0], singles[1][0]]))
-        self._embed_missing([blend])
-        return ranked([*sorted(self.styles), blend])
+    def calibration_embedding(self, recipe: VoiceRecipe) -> tuple[np.ndarray, bool]:
+        """The embedding of the calibration line spoken by ``recipe`` and whether it was synthesized now."""
+        if recipe.key in self.embeddings:
+            return self.embeddings[recipe.key], False
+        self._embed_new([recipe])
+        return self.embeddings[recipe.key], True
+
+    def choose(self, reference: Audio, reference_embedding: np.ndarray) -> VoiceChoice:
+        """The voice search of ``voice_search`` for one speaker's reference (mono, 16 kHz)."""
+        cfg = self.config
+        start = time.perf_counter()
+        f0 = median_f0(reference.slice(0.0, min(reference.duration, F0_SECONDS)))
+        gender = gender_of_f0(f0, cfg.male_f0_below, cfg.female_f0_above)
+        singles = {n: self.embeddings[n] for n in self.styles}
+        ranked, fresh = search_voice(reference_embedding, singles, gender, self.calibration_embedding,
+                                     k=cfg.voice_search_k, blend=cfg.blend_voices)
+        if fresh:
+            self._write_cache()
+        return VoiceChoice(ranked[0], tuple(ranked), f0, gender, fresh, time.perf_counter() - start)
+
+    def speak_as(self, chunks: Sequence[str], choice: VoiceChoice) -> Spoken:
+        """Speak ``chunks`` with a chosen voice; ``extra`` records its recipe and the search."""
+        pieces = tuple(self.render(chunk, choice.recipe) for chunk in chunks)
+        return Spoken(pieces, choice.recipe.key, {"voice_recipe": choice.recipe.as_dict(),
+                                                  "voice_similarity": round(choice.chosen.score, 4),
+                                                  "voice_choice": choice.summary()})
 
     def speak(self, chunks: Sequence[str], reference: Audio, reference_embedding: np.ndarray,
               seed: int) -> Spoken:
-        """Speak ``chunks`` with the voice nearest ``reference_embedding``; ``seed`` is unused since
+        """Speak ``chunks`` with the voice searched for this one reference; ``seed`` is unused since
         Kokoro is deterministic."""
-        ranked = self.scores(reference_embedding)
-        voice = ranked[0][0]
-        style = self.style(voice)
-        pieces = tuple(self.render(chunk, style) for chunk in chunks)
-        return Spoken(pieces, voice, {"voice_similarity": ranked[0][1],
-                                      "voice_scores": {n: round(s, 4) for n, s in ranked}})
-
-
-def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write an ``.npz`` of plain float arrays atomically (a cache: failures to write are ignored)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    try:
-        atomic_write_bytes(path, buffer.getvalue())
-    except OSError:
-        return
+        return self.speak_as(chunks, self.choose(reference, reference_embedding))
 
 
 def load_kokoro(config: Config, store: Store, encoder: SpeakerEncoder, device: str) -> KokoroBackend:
@@ -156,6 +164,5 @@ def load_kokoro(config: Config, store: Store, encoder: SpeakerEncoder, device: s
     paths = store.require([cfg.model, cfg.voices_model])
     cache_key = "|".join(f"{n}={store.expected_sha256(n)}" for n in (cfg.model, cfg.voices_model,
                                                                        config.speaker_model))
-    return KokoroBackend(paths[cfg.model], paths[cfg.voices_model], encoder, device=device,
-                         language=cfg.language, speed=cfg.speed, blend_voices=cfg.blend_voices,
+    return KokoroBackend(paths[cfg.model], paths[cfg.voices_model], encoder, device=device, config=cfg,
                          cache_dir=store.root / "cache", cache_key=cache_key)

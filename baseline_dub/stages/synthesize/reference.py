@@ -88,3 +88,13 @@ def reference_for(segment: Segment, segments: Sequence[Segment], vocals: Audio) 
     others = tuple(vocals.slice(s.start, s.end) for s in segments
                    if s.speaker == segment.speaker and s != segment)
     return VoiceReference(vocals.slice(segment.start, segment.end), others, vocals)
+
+
+def speaker_references(segments: Sequence[Segment], vocals: Audio,
+                       speakers: Sequence[str] | None = None) -> dict[str, list[Audio]]:
+    """Each speaker's segments of ``vocals`` in order (``speakers``: only these), for choosing its voice."""
+    out: dict[str, list[Audio]] = {}
+    for seg in segments:
+        if speakers is None or seg.speaker in speakers:
+            out.setdefault(seg.speaker, []).append(vocals.slice(seg.start, seg.end))
+    return out
