@@ -152,7 +152,7 @@ class SynthesizeConfig:
     chunk_pause_seconds: float = 0.2
     speed: float = 1.0
     seed: int = 0
-    blend_voices: bool = True
+    blend_voices: bool = False
     voice_prefixes: tuple[str, ...] = ("af", "am", "bf", "bm", "jf", "jm")
     voice_search_k: int = 3
     voice_choice_seconds: float = 30.0
