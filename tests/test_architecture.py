@@ -142,3 +142,14 @@ def test_the_checks_catch_a_circle_and_an_upward_import(tmp_path: Path) -> None:
     )
     assert upward_imports(graph) == [
         "baseline_dub.audio (foundations) imports baseline_dub.stages.separate.loader (separate)"]
+
+
+def test_the_command_line_parser_loads_no_model_library() -> None:
+    """``baseline-dub --help`` and ``--version`` build every sub-command's parser; none may import torch & co."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from baseline_dub import cli; cli.build_parser(); "
+            "print(sorted(m for m in ('torch', 'whisper', 'ctranslate2', 'pyannote', 'onnxruntime') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -10,7 +10,6 @@ from baseline_dub.audio import load_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.errors import ConfigError
 from baseline_dub.profiles import resolve_config
-from baseline_dub.stages.diarize import load_diarizer
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
 
@@ -32,6 +31,7 @@ def rttm_lines(segments: list[Segment], uri: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from baseline_dub.stages.diarize import load_diarizer  # torch: only when run (fast --help)
     if args.num_speakers is not None and args.num_speakers < 1:
         raise ConfigError(f"--num-speakers must be at least 1, got {args.num_speakers}")
     store = Store()

@@ -8,7 +8,6 @@ from pathlib import Path
 from baseline_dub.audio import load_audio, write_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.profiles import resolve_config
-from baseline_dub.stages.separate import load_separator
 from baseline_dub.store import Store
 
 
@@ -23,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Separate one file; the stems keep the input's rate, channel count and length."""
+    from baseline_dub.stages.separate import load_separator  # torch: only when run (fast --help)
     audio = load_audio(args.input)
     store = Store()
     config = resolve_config(args.profile, store, args.config, args.device)

@@ -14,7 +14,6 @@ import math
 from baseline_dub.audio import load_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.profiles import resolve_config
-from baseline_dub.stages.translate import load_translator
 from baseline_dub.store import Store
 
 
@@ -33,6 +32,7 @@ def _finite(value: float) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from baseline_dub.stages.translate import load_translator  # torch: only when run (fast --help)
     store = Store()
     config = resolve_config(args.profile, store, args.config, args.device)
     audio = load_audio(args.input)
