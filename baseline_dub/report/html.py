@@ -217,6 +217,7 @@ def render_html(ev: Evaluation, out_dir: Path, dataset: Any = None, copy_audio: 
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{_e(title)}</title>",
+        '<link rel="icon" href="data:,">',  # no favicon request: nothing is fetched but the run's own files
         f"<style>\n{css}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
         f"<p>Run folder <code>{_e(run_dir)}</code>, split <code>{_e(ev.split)}</code>: {len(ev.clips)} clips. "

@@ -51,6 +51,7 @@
     for (const track of document.querySelectorAll("track[data-inline]")) {
       const inline = document.getElementById(track.dataset.inline);
       if (location.protocol === "file:" && inline) {
+        track.dataset.file = track.getAttribute("src");  // the .vtt file itself, still linked for download
         track.src = "data:text/vtt;charset=utf-8," + encodeURIComponent(inline.textContent.trim() + "\n");
       }
       const media = track.parentElement;
