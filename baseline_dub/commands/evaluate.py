@@ -19,8 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="dataset folder, to measure source loudness when the manifest lacks it")
     parser.add_argument("--out", default=None, help="report folder (default: RUN/SPLIT/report)")
     parser.add_argument("--copy-audio", action="store_true",
-                        help="copy the source clips (JP and gold EN) into REPORT/media/ so that report.html and the "
-                             "run folder can be shared; sources in an archive are always copied")
+                        help="copy the source clips (JP and gold EN) into REPORT/media/ so that the run folder holds "
+                             "all report.html plays (to serve it over HTTP or share it); sources in an archive are "
+                             "always copied, those of an extracted dataset folder are otherwise linked where they are")
     parser.add_argument("--no-asr", action="store_true", help="skip the English ASR of each synthesis (no WER)")
     add_model_options(parser)
     # The ASR and speaker models are the offline profile's unless asked otherwise, so that reports of runs

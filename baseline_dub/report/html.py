@@ -8,8 +8,9 @@ stretch, skip reason); the clip's status and reason. Rows sort and filter by sta
 overrun in the page (``static/report.js``, inlined with ``static/report.css``: nothing is fetched from outside).
 
 Media come by relative links: the run's files where they are; the sources from an extracted dataset folder
-where they are, and from an archive (which has no file to link) copied into ``media/`` beside the report
-(``copy_audio`` copies them in every case, so that the report and the run folder travel together).
+where they are (which works from disk, not when only the run folder is served over HTTP), and from an archive
+(which has no file to link) copied into ``media/`` beside the report. ``copy_audio`` copies them in every case, so
+that the run folder holds everything the page plays: to serve it over HTTP, or to share it.
 """
 
 from __future__ import annotations
@@ -90,12 +91,12 @@ def _track(src: str | None, lang: str, label: str, inline_id: str) -> str:
             f'data-inline="{inline_id}">')
 
 
-def _player(label: str, src: str | None, *, track: str = "", lang: str = "", video: bool = False) -> str:
+def _player(kind: str, label: str, src: str | None, *, track: str = "", lang: str = "", video: bool = False) -> str:
     if not src:
         return ""
     tag = "video" if video else "audio"
     cue = f'<div class="cue" data-lang="{lang}"></div>' if track and not video else ""
-    return (f'<div class="player"><div class="label">{_e(label)}</div>'
+    return (f'<div class="player" data-kind="{kind}"><div class="label">{_e(label)}</div>'
             f'<{tag} controls preload="metadata" src="{src}">{track}</{tag}>{cue}</div>')
 
 
@@ -146,17 +147,17 @@ def _clip_section(order: int, clip: dict[str, Any], row: dict[str, Any], segment
 
     en_track = vtt_track("en_vtt", "en", "English (dub)")
     players = [
-        _player("JP source", media.source(cid, "jp"), track=vtt_track("ja_vtt", "ja", "Japanese (jp_text)"),
+        _player("source", "JP source", media.source(cid, "jp"), track=vtt_track("ja_vtt", "ja", "Japanese (jp_text)"),
                 lang="ja"),
-        _player("EN gold dub", media.source(gold_id, "en")),
-        _player("our dub", media.run_file(row.get("output")), track=en_track, lang="en"),
+        _player("gold", "EN gold dub", media.source(gold_id, "en")),
+        _player("dub", "our dub", media.run_file(row.get("output")), track=en_track, lang="en"),
     ]
     parts = row.get("parts")
     if parts:
-        players += [_player(f"stem: {n}", media.run_file(f"{parts}/{n}.wav")) for n in ("vocals", "backing")]
+        players += [_player(n, f"stem: {n}", media.run_file(f"{parts}/{n}.wav")) for n in ("vocals", "backing")]
     video = media.run_file(row.get("video"))
     if video:
-        players.append(_player("dubbed video", video, track=vtt_track("en_vtt", "en", "English (dub)"), video=True))
+        players.append(_player("video", "dubbed video", video, track=vtt_track("en_vtt", "en", "English (dub)"), video=True))
     files = [(name, media.run_file(subs.get(kind))) for kind, name in
              (("en_vtt", ".en.vtt"), ("en_srt", ".en.srt"), ("ja_vtt", ".ja.vtt"))]
     links = "".join(f'<a href="{src}">{name}</a>' for name, src in files if src)
@@ -165,7 +166,8 @@ def _clip_section(order: int, clip: dict[str, Any], row: dict[str, Any], segment
     facts = (f'BLEU {fmt(clip.get("bleu"), 1)} · similarity {fmt(clip.get("similarity"), 3)} · '
              f'max overrun {fmt(max(overruns) if overruns else None)} s · {fmt(clip.get("duration"))} s')
     return (
-        f'<section class="clip" id="clip-{order}" data-order="{order}" data-status="{_e(status)}" '
+        f'<section class="clip" id="clip-{order}" data-clip="{_e(cid)}" data-order="{order}" '
+        f'data-status="{_e(status)}" '
         f'data-bleu="{_attr(clip.get("bleu"))}" data-similarity="{_attr(clip.get("similarity"))}" '
         f'data-overrun="{_attr(max(overruns) if overruns else None)}">'
         f'<h3>{_e(cid)} <span class="status status-{_e(status)}">{_e(status)}</span></h3>'

@@ -18,7 +18,8 @@ require("./chromium").main(async ({ page, args, note }) => {
       media: media.map((m) => ({ tag: m.tagName.toLowerCase(), src: m.getAttribute("src"), url: m.currentSrc,
                                  readyState: m.readyState, error: m.error && m.error.code,
                                  duration: m.duration })),
-      tracks: tracks.map((t) => ({ src: t.getAttribute("src"), url: t.src.slice(0, 60), readyState: t.readyState,
+      tracks: tracks.map((t) => ({ file: t.dataset.file || t.getAttribute("src"), url: t.src.slice(0, 60),
+                                   readyState: t.readyState,
                                    cues: t.track.cues ? t.track.cues.length : null, lang: t.srclang })),
     };
   });
@@ -49,8 +50,8 @@ require("./chromium").main(async ({ page, args, note }) => {
       out.byStatus[opt.value] = visible().map((s) => s.dataset.status);
     }
     set("filter-status", "");
-    set("filter-bleu", "10");
-    out.bleuAtLeast10 = visible().map((s) => Number(s.dataset.bleu));
+    set("filter-bleu", "50");
+    out.bleuAtLeast50 = visible().map((s) => Number(s.dataset.bleu));
     set("filter-bleu", "");
     set("filter-similarity", "0.99");
     out.similarityAtLeast099 = visible().length;
