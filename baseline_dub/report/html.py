@@ -157,7 +157,8 @@ def _clip_section(order: int, clip: dict[str, Any], row: dict[str, Any], segment
         players += [_player(n, f"stem: {n}", media.run_file(f"{parts}/{n}.wav")) for n in ("vocals", "backing")]
     video = media.run_file(row.get("video"))
     if video:
-        players.append(_player("video", "dubbed video", video, track=vtt_track("en_vtt", "en", "English (dub)"), video=True))
+        players.append(_player("video", "dubbed video", video, track=vtt_track("en_vtt", "en", "English (dub)"),
+                               video=True))
     files = [(name, media.run_file(subs.get(kind))) for kind, name in
              (("en_vtt", ".en.vtt"), ("en_srt", ".en.srt"), ("ja_vtt", ".ja.vtt"))]
     links = "".join(f'<a href="{src}">{name}</a>' for name, src in files if src)
