@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_harness import free_port, run_browser
+from browser_harness import free_port, open_report
 from video_support import make_mp4
 
 from baseline_dub import cli
@@ -24,7 +24,6 @@ from baseline_dub.video import mux_dub
 
 A, B, C, D, E = "aa/aa-1", "bb/bb-2", "cc/cc-3", "dd/dd-4", "ee/ee-5"
 TEXT_A = ["I'm sure something bad happened to my friends.", "The little devil thought so."]
-CHROMIUM_FLAGS = ["--autoplay-policy=no-user-gesture-required"]
 PLAY = f'section.clip[data-clip="{A}"] .player[data-kind="dub"] audio'
 
 
@@ -135,17 +134,6 @@ def test_copy_audio_copies_the_sources_beside_the_report(built, copied):
     assert files and all(f.is_file() and f.is_relative_to(run) for f in files)
 
 
-def _open(url: str) -> dict:
-    run = run_browser("report_page.js", {"url": url, "playSelector": PLAY, "chromiumFlags": CHROMIUM_FLAGS},
-                      timeout=180)
-    assert run.ok, run.describe()
-    assert not [m for m in run.console if m["type"] in ("error", "warning")], run.describe()
-    assert not run.page_errors and not run.bad_responses, run.describe()
-    # a media element's preload request is aborted once it has what it needs: that is not a failure
-    assert not [f for f in run.failed_requests if f["error"] != "net::ERR_ABORTED"], run.describe()
-    return run.result
-
-
 def _check_page(result: dict, page: Path, from_disk: bool) -> None:
     media, tracks = result["sources"]["media"], result["sources"]["tracks"]
     assert len(media) == 6 + 3 + 3 + 2  # A: JP, gold, dub, 2 stems, video; B, E: JP, gold, dub; D: JP, gold
@@ -170,7 +158,7 @@ def _check_page(result: dict, page: Path, from_disk: bool) -> None:
 
 
 def test_page_from_disk_in_chromium(built):
-    _check_page(_open(built["page"].as_uri()), built["page"], from_disk=True)
+    _check_page(open_report(built["page"].as_uri(), PLAY), built["page"], from_disk=True)
 
 
 def test_page_over_http_in_chromium(built, copied):
@@ -188,7 +176,7 @@ def test_page_over_http_in_chromium(built, copied):
             except OSError:
                 assert time.monotonic() < deadline, "python -m http.server did not start"
                 time.sleep(0.1)
-        _check_page(_open(url), copied, from_disk=False)
+        _check_page(open_report(url, PLAY), copied, from_disk=False)
     finally:
         server.terminate()
         server.wait(timeout=10)
