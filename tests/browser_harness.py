@@ -161,3 +161,20 @@ def run_browser(script: str, args: dict[str, Any], timeout: float = 180.0) -> Br
     report = json.loads(lines[-1])
     return BrowserRun(report["ok"], report["result"], report["error"], report["notes"], report["console"],
                       report["pageErrors"], report["failedRequests"], report["badResponses"])
+
+
+# Media players start without a click in the report tests (``report_page.js`` calls ``play()``).
+AUTOPLAY_FLAGS = ["--autoplay-policy=no-user-gesture-required"]
+
+
+def open_report(url: str, play_selector: str, timeout: float = 180.0) -> dict[str, Any]:
+    """Open a ``report.html`` with ``report_page.js`` and return its result, after checking that the page logged no
+    error or warning, threw nothing, got no HTTP error and no request failed (a media element's preload request
+    that Chromium aborts once it has what it needs, ``net::ERR_ABORTED``, is not a failure)."""
+    run = run_browser("report_page.js", {"url": url, "playSelector": play_selector, "chromiumFlags": AUTOPLAY_FLAGS},
+                      timeout=timeout)
+    assert run.ok, run.describe()
+    assert not [m for m in run.console if m["type"] in ("error", "warning")], run.describe()
+    assert not run.page_errors and not run.bad_responses, run.describe()
+    assert not [f for f in run.failed_requests if f["error"] != "net::ERR_ABORTED"], run.describe()
+    return run.result

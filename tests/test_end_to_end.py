@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_harness import open_report
+from video_support import streams
 
 from baseline_dub.audio import load_audio, loudness
 from baseline_dub.config import PROJECT_ROOT
@@ -77,6 +79,17 @@ def test_make_baseline_dubs_every_clip(make_run, sample):
                 assert (out / row["parts"] / seg["file"]).is_file()
                 assert sum(seg["voice_recipe"].values()) == pytest.approx(1.0, abs=0.02)  # the voice recipe
         assert set(row["stage_seconds"]) >= {"separate", "diarize", "translate", "synthesize", "remix", "write"}
+        # the sample has videos, so `make baseline` passes --video: the dubbed video and the subtitles beside the dub
+        assert row["video"] == f"test/{clip.id}.mp4" and row["video_error"] is None
+        tracks, duration = streams(out / row["video"])
+        assert [t["codec_type"] for t in tracks] == ["video", "audio", "audio", "subtitle"]
+        assert [t.get("tags", {}).get("language") for t in tracks[1:]] == ["eng", "jpn", "eng"]
+        assert abs(duration - src.duration) <= 0.1  # the video's whole frames at 5 fps
+        assert set(row["subtitles"]) == {"en_vtt", "en_srt", "ja_vtt"}
+        vtt = (out / row["subtitles"]["en_vtt"]).read_text(encoding="utf-8")
+        assert vtt.startswith("WEBVTT") and all(t in vtt for t in texts)
+        assert clip.jp_text in (out / row["subtitles"]["ja_vtt"]).read_text(encoding="utf-8")
+    assert "--video" in proc.stdout + proc.stderr
     assert json.loads((out / "test" / "summary.json").read_text())["done"] == sum(
         sample.has_audio(c.id) for c in clips)
 
@@ -90,6 +103,26 @@ def test_rerun_does_nothing_twice(make_run):
     after = _rows(out / "test")
     done_after = [r for r in after if r["status"] == "done"]
     assert len(done_after) == len([r for r in before if r["status"] == "done"])  # nothing dubbed again
+
+
+def test_evaluate_writes_a_report_page_that_plays(make_run, sample, tmp_path):
+    """``baseline-dub evaluate`` on the sample run: report.html opens from disk in Chromium, every player and
+    subtitle resolves (the sample's sources, in a tarball, copied beside the page), a dub plays."""
+    out, _ = make_run
+    proc = subprocess.run([str(BIN / "baseline-dub"), "evaluate", "--run", str(out), "--split", "test", "--no-asr",
+                           "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = tmp_path / "report" / "report.html"
+    assert "report.html: open it in a browser" in proc.stderr
+    done = [c for c in sample.clips("test") if sample.has_audio(c.id)]
+    result = open_report(page.as_uri(), f'section.clip[data-clip="{done[0].id}"] .player[data-kind="dub"] audio')
+    media = result["sources"]["media"]
+    assert all(m["error"] is None and m["readyState"] >= 1 for m in media)
+    # each clip with audio: JP source, EN gold, dub, video; the missing clip: nothing to play
+    assert len(media) == 4 * len(done) and sum(m["tag"] == "video" for m in media) == len(done)
+    assert all(t["readyState"] == 2 and t["cues"] >= 1 for t in result["sources"]["tracks"])
+    assert result["played"]["currentTime"] >= 1.0
+    assert len(list((tmp_path / "report" / "media").rglob("*.mp3"))) == 2 * len(done)
 
 
 def test_kill_and_resume_finishes_each_clip_exactly_once(tmp_path, sample):
@@ -124,8 +157,8 @@ def test_ray_local_matches_single_process(make_run, tmp_path, sample):
     from baseline_dub.runner.split import RunOptions
 
     out, _ = make_run
-    summary = run_split_ray(RunOptions(split="test", out=str(tmp_path / "ray"), profile="offline", progress=False),
-                            "local", actors=2)
+    summary = run_split_ray(RunOptions(split="test", out=str(tmp_path / "ray"), profile="offline", progress=False,
+                                       video=True), "local", actors=2)
     assert summary.done == sum(sample.has_audio(c.id) for c in sample.clips("test"))
     ours, theirs = read_manifest(out / "test"), read_manifest(tmp_path / "ray" / "test")
     assert set(ours) == set(theirs)
@@ -135,7 +168,8 @@ def test_ray_local_matches_single_process(make_run, tmp_path, sample):
             continue
         assert [s["text"] for s in theirs[cid]["segments"]] == [s["text"] for s in row["segments"]]
         # byte for byte: the dub and every synthesis (researchers check reproducibility by sha256)
-        files = [row["output"], *(f"{row['parts']}/{s['file']}" for s in row["segments"] if s["file"])]
+        files = [row["output"], row["video"], *row["subtitles"].values(),
+                 *(f"{row['parts']}/{s['file']}" for s in row["segments"] if s["file"])]
         assert [_sha256(out / f) for f in files] == [_sha256(tmp_path / "ray" / f) for f in files]
         assert theirs[cid]["worker"].startswith("ray-")
 

@@ -45,7 +45,8 @@ def script():
 
 def test_layout_and_size() -> None:
     files = sorted(p.name for p in SAMPLE_DIR.iterdir())
-    assert files == ["README.md", "SHA256SUMS", "anim400k_annotations_sample.json", "anim400k_audio_clips.tar.gz"]
+    assert files == ["README.md", "SHA256SUMS", "anim400k_annotations_sample.json", "anim400k_audio_clips.tar.gz",
+                     "anim400k_video_clips.tar.gz"]
     assert sum(p.stat().st_size for p in SAMPLE_DIR.iterdir()) < 5_000_000
     data = json.loads((SAMPLE_DIR / "anim400k_annotations_sample.json").read_text(encoding="utf-8"))
     assert list(data) == ["train", "val", "test"]
@@ -55,12 +56,15 @@ def test_layout_and_size() -> None:
             for ep in show["episodes"].values():
                 assert set(ep) == SEED_EPISODE_KEYS
     sums = dict(line.split("  ")[::-1] for line in (SAMPLE_DIR / "SHA256SUMS").read_text().splitlines())
-    with tarfile.open(SAMPLE_DIR / "anim400k_audio_clips.tar.gz") as tar:
-        names = [m.name for m in tar.getmembers() if m.isfile()]
-        for name in names:
-            assert re.fullmatch(r"anim400k_audio_clips/([0-9a-f]{2})/\1[0-9a-f-]{34}\.mp3", name), name
-            assert hashlib.sha256(tar.extractfile(name).read()).hexdigest() == sums[name]
+    names = []
+    for kind, ext in (("audio", "mp3"), ("video", "mp4")):
+        with tarfile.open(SAMPLE_DIR / f"anim400k_{kind}_clips.tar.gz") as tar:
+            for name in (m.name for m in tar.getmembers() if m.isfile()):
+                assert re.fullmatch(rf"anim400k_{kind}_clips/([0-9a-f]{{2}})/\1[0-9a-f-]{{34}}\.{ext}", name), name
+                assert hashlib.sha256(tar.extractfile(name).read()).hexdigest() == sums[name]
+                names.append(name)
     assert sorted(names) == sorted(sums)
+    assert (SAMPLE_DIR / "anim400k_video_clips.tar.gz").stat().st_size < 100_000  # tiny test patterns
 
 
 def test_splits_clips_and_missing(sample: Dataset, streamed) -> None:
@@ -132,6 +136,19 @@ def test_music_is_deterministic() -> None:
     assert a.shape == (2, 88200) and np.array_equal(a, b)
     assert not np.array_equal(a, mod.music(2.0, 8))
     assert mod.clip_id("x", "1") == mod.clip_id("x", "1") != mod.clip_id("x", "2")
+
+
+def test_script_regenerates_the_videos_identically(tmp_path) -> None:
+    """``--videos-only`` remakes the video tarball and SHA256SUMS from the committed annotations and audio."""
+    for name in ("anim400k_annotations_sample.json", "anim400k_audio_clips.tar.gz"):
+        (tmp_path / name).write_bytes((SAMPLE_DIR / name).read_bytes())
+    assert script().main(["--out", str(tmp_path), "--videos-only"]) == 0
+    new, old = tmp_path / "anim400k_video_clips.tar.gz", SAMPLE_DIR / "anim400k_video_clips.tar.gz"
+    if new.read_bytes() != old.read_bytes():  # another ffmpeg/x264 build encodes differently: same members then
+        with tarfile.open(new) as a, tarfile.open(old) as b:
+            assert a.getnames() == b.getnames()
+        pytest.xfail("the regenerated video tarball differs in bytes (another ffmpeg/x264 build)")
+    assert (tmp_path / "SHA256SUMS").read_bytes() == (SAMPLE_DIR / "SHA256SUMS").read_bytes()
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""``baseline-dub evaluate``: the automatic quality report of a split run (report.md, clips.csv, segments.csv)."""
+"""``baseline-dub evaluate``: the automatic quality report of a split run (report.md, report.html, clips.csv,
+segments.csv)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", default=None,
                         help="dataset folder, to measure source loudness when the manifest lacks it")
     parser.add_argument("--out", default=None, help="report folder (default: RUN/SPLIT/report)")
+    parser.add_argument("--copy-audio", action="store_true",
+                        help="copy the source clips (JP and gold EN) into REPORT/media/ so that the run folder holds "
+                             "all report.html plays (to serve it over HTTP or share it); sources in an archive are "
+                             "always copied, those of an extracted dataset folder are otherwise linked where they are")
     parser.add_argument("--no-asr", action="store_true", help="skip the English ASR of each synthesis (no WER)")
     add_model_options(parser)
     # The ASR and speaker models are the offline profile's unless asked otherwise, so that reports of runs
@@ -30,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from baseline_dub.errors import DataError
     from baseline_dub.profiles import resolve_config
     from baseline_dub.report.evaluate import evaluate_run, find_split, load_english_asr, write_report
+    from baseline_dub.report.html import write_html
     from baseline_dub.speaker import load_speaker_encoder
     from baseline_dub.store import Store
 
@@ -46,9 +52,26 @@ def run(args: argparse.Namespace) -> int:
     transcribe, asr_name = (None, None) if args.no_asr else load_english_asr(config, store)
     evaluation = evaluate_run(run_dir, split, data_dir=args.data, transcribe=transcribe, asr_name=asr_name,
                               encoder=encoder)
-    report = write_report(evaluation, Path(args.out) if args.out else run_dir / split / "report")
+    out_dir = Path(args.out) if args.out else run_dir / split / "report"
+    report = write_report(evaluation, out_dir)
+    page = write_html(evaluation, out_dir, _dataset(args.data), copy_audio=args.copy_audio)
     done = evaluation.manifest.outcomes().get("done", 0)
     print(f"{report}: {len(evaluation.clips)} clips ({done} done), {len(evaluation.segments)} segments",
           file=sys.stderr)
+    print(f"{page}: open it in a browser (from disk, or serve {run_dir} with `python -m http.server`)",
+          file=sys.stderr)
     print(report)
     return 0
+
+
+def _dataset(data: str | None) -> object | None:
+    """The dataset the run dubbed (the sample without ``--data``), for the page's source players; None when it
+    cannot be opened (the page then has no source players)."""
+    from baseline_dub.data.dataset import Dataset
+    from baseline_dub.errors import DataError
+
+    try:
+        return Dataset.open(data)
+    except DataError as exc:
+        print(f"report.html: no source players ({exc})", file=sys.stderr)
+        return None

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--shard", default=None, help="I/N: only the clips whose id hashes to I mod N")
     parser.add_argument("--limit", type=int, default=None, help="at most N clips (of this shard)")
     parser.add_argument("--keep", action="store_true", help="also keep each clip's vocals and backing stems")
+    parser.add_argument("--video", action="store_true",
+                        help="also write each clip's dubbed video <clip>.mp4 from the dataset's anim400k_video_clips "
+                             "(video stream copied, dub and original audio tracks, English subtitles)")
     parser.add_argument("--batch-clips", type=int, default=1, help="clips per stage batch (GPU: 8 or more)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--ray", default=None, metavar="local|ADDRESS",
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     opts = RunOptions(
         split=args.split, data=args.data, out=args.out, profile=args.profile, device=args.device,
         config_path=args.config, shard=parse_shard(args.shard) if args.shard else None, limit=args.limit,
-        keep=args.keep, batch_clips=args.batch_clips, progress=not args.no_progress, lock=not args.no_lock,
+        keep=args.keep, video=args.video, batch_clips=args.batch_clips, progress=not args.no_progress,
+        lock=not args.no_lock,
     )
     if args.ray:
         from baseline_dub.runner.ray_backend import run_split_ray

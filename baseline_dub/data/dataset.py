@@ -5,7 +5,9 @@ folder holding ``anim400k_annotations*.json`` and the audio as an extracted ``an
 folder (the doubled ``anim400k_audio_clips/anim400k_audio_clips/`` layout too), as
 ``anim400k_audio_clips.tar.gz``, or as ``anim400k_audio_clips.tar.gz.part-*``; nothing is extracted.
 An optional ``anim400k_sidecar.csv``/``.json`` beside the annotations adds per-clip backing track and
-mixing ratio. See ``baseline_dub.data.annotations`` for the timestamp formats and the skip/error policy and
+mixing ratio. The video clips, when the copy has them, are found the same way under the name
+``anim400k_video_clips`` (folder, ``.tar.gz`` or ``.part-*``; ``video=`` points elsewhere). See
+``baseline_dub.data.annotations`` for the timestamp formats and the skip/error policy and
 ``baseline_dub.data.sources`` for the archive safety rules and the cost of random access on a tarball.
 """
 
@@ -26,8 +28,8 @@ from baseline_dub.data.annotations import (
     load_annotations,
     load_sidecar,
 )
-from baseline_dub.data.sources import AudioSource, TarSource, find_source
-from baseline_dub.errors import BaselineDubError, DataError, MissingAudioError
+from baseline_dub.data.sources import AudioSource, NoSource, TarSource, find_source
+from baseline_dub.errors import BaselineDubError, DataError, MissingAudioError, MissingVideoError
 
 ANNOTATIONS_GLOB = "anim400k_annotations*.json"
 SIDECAR_NAMES = ("anim400k_sidecar.csv", "anim400k_sidecar.json")
@@ -62,8 +64,9 @@ class Dataset:
     """Clips by split, their audio (JP and EN) and per-clip extras, read from one Anim-400K copy."""
 
     def __init__(self, clips: dict[str, list[Clip]], skipped: list[Skipped], source: AudioSource,
-                 annotations: Path) -> None:
+                 annotations: Path, video_source: AudioSource | None = None) -> None:
         self._clips = clips
+        self.video_source = video_source if video_source is not None else NoSource(annotations.parent, "video")
         self.skipped = skipped
         self.source = source
         self.annotations = annotations
@@ -71,13 +74,14 @@ class Dataset:
 
     @classmethod
     def open(cls, data: str | Path | None = None, *, annotations: str | Path | None = None,
-             audio: str | Path | None = None, sidecar: str | Path | None = None,
+             audio: str | Path | None = None, video: str | Path | None = None, sidecar: str | Path | None = None,
              sidecar_columns: SidecarColumns | None = None, splits: Iterable[str] | None = None,
              strict: bool = False) -> Dataset:
         """Open a dataset: ``data`` is a folder (or the annotations JSON, or the audio tarball/part).
 
         ``None`` (and no ``annotations``) opens the bundled sample. Explicit ``annotations``, ``audio``
-        (folder, tarball or one ``.part-*``) and ``sidecar`` override what is found in the folder.
+        (folder, tarball or one ``.part-*``), ``video`` (the same for the video clips) and ``sidecar`` override
+        what is found in the folder.
         ``splits`` limits which splits are turned into clips (the JSON is parsed whole regardless);
         ``strict`` makes malformed entries errors instead of skipped (see ``baseline_dub.data.annotations``).
         """
@@ -106,7 +110,8 @@ class Dataset:
         if side is not None:
             table = load_sidecar(side, sidecar_columns or SidecarColumns())
             clips = {s: apply_sidecar(cs, table) for s, cs in clips.items()}
-        return cls(clips, skipped, find_source(audio_path, folder), ann)
+        return cls(clips, skipped, find_source(audio_path, folder), ann,
+                   find_source(Path(video) if video is not None else None, folder, "video"))
 
     def splits(self) -> list[str]:
         """The split names loaded, in train/val/test order (then any others)."""
@@ -149,6 +154,26 @@ class Dataset:
             raise self._missing(clip_id)
         data, name = found
         return decode_bytes(data, name)
+
+    @property
+    def has_videos(self) -> bool:
+        """Whether this copy has a video source (an ``anim400k_video_clips`` folder, tarball or parts)."""
+        return not isinstance(self.video_source, NoSource)
+
+    def has_video(self, clip_id: str) -> bool:
+        """Whether the video source holds ``clip_id``; builds a tarball's index once."""
+        return self.video_source.has(clip_id)
+
+    def video(self, clip_id: str) -> tuple[bytes, str]:
+        """The video clip's bytes and a name for messages (its extension last); ``MissingVideoError`` when the
+        source lacks it."""
+        found = self.video_source.read(clip_id)
+        if found is None:
+            raise MissingVideoError(
+                f"no video in {self.video_source.describe()}; the audio dub is written without one (get the "
+                "Anim-400K video clips, anim400k_video_clips.tar.gz and every .part-* file, beside the "
+                "annotations, or run without --video)", clip=clip_id)
+        return found
 
     def stream(self, split: str) -> Iterator[tuple[Clip, Audio | BaselineDubError]]:
         """Each clip of ``split`` with its JP audio, or the error that stopped it (missing, undecodable).

@@ -1,4 +1,4 @@
-"""Where Anim-400K audio comes from: an extracted folder, a tarball, or its split parts, never extracted.
+"""Where Anim-400K audio (and video) comes from: an extracted folder, a tarball, or its split parts, never extracted.
 
 Archive members map to clip ids by their last two path parts (``<id_folder>/<id>.<ext>``), so
 ``anim400k_audio_clips/db/db01....mp3``, the doubled ``anim400k_audio_clips/anim400k_audio_clips/...``
@@ -10,6 +10,9 @@ Random access on a tarball (``TarSource.read``) builds, on first use, an in-memo
 100 bytes per member). Each later read seeks the decompressed stream: forward seeks decompress only the
 gap, backward ones restart from the archive's beginning, so reading in archive order (``stream``) is the
 cheap way through a whole split; random reads cost up to one decompression of the archive each.
+
+The video clips (``anim400k_video_clips/<id_folder>/<id>.mp4``) are laid out and shipped like the audio; the
+same sources read them, with the media kind's folder name and extensions (``MEDIA``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,11 @@ from typing import BinaryIO
 from baseline_dub.errors import DataError, UnsafeArchiveError
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".opus", ".aac")
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".mov", ".m4v")
 ARCHIVE_FOLDER = "anim400k_audio_clips"
+VIDEO_FOLDER = "anim400k_video_clips"
+# media kind -> (archive folder name, member extensions)
+MEDIA = {"audio": (ARCHIVE_FOLDER, AUDIO_EXTENSIONS), "video": (VIDEO_FOLDER, VIDEO_EXTENSIONS)}
 _ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
 
 
@@ -112,8 +119,9 @@ def _decompressed(raw: io.RawIOBase) -> BinaryIO:
     return buffered  # type: ignore[return-value]
 
 
-def member_key(info: tarfile.TarInfo) -> str | None:
-    """The clip id an archive member holds (``db/db01...``), None for non-audio; refuses unsafe names."""
+def member_key(info: tarfile.TarInfo, extensions: Sequence[str] = AUDIO_EXTENSIONS) -> str | None:
+    """The clip id an archive member holds (``db/db01...``), None for other files (extensions other than
+    ``extensions``); refuses unsafe names."""
     name = info.name
     norm = posixpath.normpath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or norm == ".." or norm.startswith("../") \
@@ -131,16 +139,17 @@ def member_key(info: tarfile.TarInfo) -> str | None:
         return None
     parts = norm.split("/")
     stem, ext = posixpath.splitext(parts[-1])
-    if ext.lower() not in AUDIO_EXTENSIONS or len(parts) < 2:
+    if ext.lower() not in extensions or len(parts) < 2:
         return None
     return f"{parts[-2]}/{stem}"
 
 
 class TarSource:
-    """Audio inside a tarball (``.tar``, ``.tar.gz``/bz2/xz) or its split parts, read as one stream."""
+    """Audio (or video) inside a tarball (``.tar``, ``.tar.gz``/bz2/xz) or its split parts, read as one stream."""
 
-    def __init__(self, paths: Sequence[Path]) -> None:
+    def __init__(self, paths: Sequence[Path], extensions: Sequence[str] = AUDIO_EXTENSIONS) -> None:
         self.paths = list(paths)
+        self.extensions = tuple(extensions)
         self.index: dict[str, tuple[int, int]] | None = None
         self._reader: BinaryIO | None = None
 
@@ -160,7 +169,7 @@ class TarSource:
             try:
                 tar = tarfile.open(fileobj=fh, mode="r|")
                 for info in tar:
-                    key = member_key(info)
+                    key = member_key(info, self.extensions)
                     if key is None or key in index:
                         continue
                     index[key] = (info.offset_data, info.size)
@@ -205,16 +214,17 @@ class TarSource:
 
 
 class FolderSource:
-    """Audio extracted under a folder: ``<root>/<id_folder>/<id>.<ext>``."""
+    """Audio (or video) extracted under a folder: ``<root>/<id_folder>/<id>.<ext>``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extensions: Sequence[str] = AUDIO_EXTENSIONS) -> None:
         self.root = root
+        self.extensions = tuple(extensions)
 
     def describe(self) -> str:
         return str(self.root)
 
     def path(self, clip_id: str) -> Path | None:
-        for ext in AUDIO_EXTENSIONS:
+        for ext in self.extensions:
             p = self.root / f"{clip_id}{ext}"
             if p.is_file():
                 return p
@@ -229,13 +239,14 @@ class FolderSource:
 
 
 class NoSource:
-    """No audio at all next to the annotations: every clip is reported missing."""
+    """No audio (or video) at all next to the annotations: every clip is reported missing."""
 
-    def __init__(self, where: Path) -> None:
+    def __init__(self, where: Path, kind: str = "audio") -> None:
         self.where = where
+        self.kind = kind
 
     def describe(self) -> str:
-        return f"no audio found in {self.where}"
+        return f"no {self.kind} found in {self.where}"
 
     def has(self, clip_id: str) -> bool:
         return False
@@ -247,34 +258,36 @@ class NoSource:
 AudioSource = TarSource | FolderSource | NoSource
 
 
-def folder_root(folder: Path) -> Path:
-    """The folder holding the ``<id_folder>/`` sub-folders, unwrapping a doubled archive folder."""
-    while (folder / ARCHIVE_FOLDER).is_dir():
-        folder = folder / ARCHIVE_FOLDER
+def folder_root(folder: Path, name: str = ARCHIVE_FOLDER) -> Path:
+    """The folder holding the ``<id_folder>/`` sub-folders, unwrapping a doubled archive folder ``name``."""
+    while (folder / name).is_dir():
+        folder = folder / name
     return folder
 
 
-def find_source(audio: Path | None, near: Path) -> AudioSource:
-    """The audio source for an explicit ``audio`` path, or else the one found in the folder ``near``.
+def find_source(audio: Path | None, near: Path, kind: str = "audio") -> AudioSource:
+    """The ``kind`` (``audio`` or ``video``) source for an explicit path, or else the one found in ``near``.
 
-    Looked for in ``near``, in order: an extracted ``anim400k_audio_clips/`` folder, then
-    ``anim400k_audio_clips.tar.gz`` (or ``.tar``), then ``anim400k_audio_clips.tar.gz.part-*``.
+    Looked for in ``near``, in order (for audio; ``anim400k_video_clips`` for video): an extracted
+    ``anim400k_audio_clips/`` folder, then ``anim400k_audio_clips.tar.gz`` (or ``.tar``), then
+    ``anim400k_audio_clips.tar.gz.part-*``.
     """
+    folder, extensions = MEDIA[kind]
     if audio is not None:
         if audio.is_dir():
-            return FolderSource(folder_root(audio))
+            return FolderSource(folder_root(audio, folder), extensions)
         if ".part-" in audio.name:
-            return TarSource(part_files(audio))
+            return TarSource(part_files(audio), extensions)
         if audio.is_file():
-            return TarSource([audio])
+            return TarSource([audio], extensions)
         if list(audio.parent.glob(f"{glob_escape(audio.name)}.part-*")):
-            return TarSource(part_files(audio))
-        raise DataError(f"{audio}: no such audio folder, tarball or .part-* files")
-    if (near / ARCHIVE_FOLDER).is_dir():
-        return FolderSource(folder_root(near / ARCHIVE_FOLDER))
-    for name in (f"{ARCHIVE_FOLDER}.tar.gz", f"{ARCHIVE_FOLDER}.tgz", f"{ARCHIVE_FOLDER}.tar"):
+            return TarSource(part_files(audio), extensions)
+        raise DataError(f"{audio}: no such {kind} folder, tarball or .part-* files")
+    if (near / folder).is_dir():
+        return FolderSource(folder_root(near / folder, folder), extensions)
+    for name in (f"{folder}.tar.gz", f"{folder}.tgz", f"{folder}.tar"):
         if (near / name).is_file():
-            return TarSource([near / name])
-    if list(near.glob(f"{ARCHIVE_FOLDER}.tar*.part-*")):
-        return TarSource(part_files(next(iter(near.glob(f"{ARCHIVE_FOLDER}.tar*.part-*")))))
-    return NoSource(near)
+            return TarSource([near / name], extensions)
+    if list(near.glob(f"{folder}.tar*.part-*")):
+        return TarSource(part_files(next(iter(near.glob(f"{folder}.tar*.part-*")))), extensions)
+    return NoSource(near, kind)

@@ -158,6 +158,30 @@ def _section_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], list[dict[str, 
     return done, [s for s in ev.segments if not s.get("skipped")]
 
 
+def summary_rows(ev: Evaluation) -> list[list[str]]:
+    """The report's summary as ``[measure, value]`` rows (report.md's table, report.html's head)."""
+    done, synth = _section_rows(ev)
+    scored = [c for c in done if c.get("reference")]
+    hyps, refs = [c["hypothesis"] for c in scored], [c["reference"] for c in scored]
+    audio_seconds = sum(float(c.get("duration") or 0.0) for c in done)
+    processing = sum(c.get("processing_seconds") or 0.0 for c in done)
+    asr_rows = [s for s in ev.segments if "asr_text" in s]
+    wer_all = metrics.word_errors([s["text"] for s in asr_rows], [s["asr_text"] for s in asr_rows])
+    m = metrics.mean
+    return [
+        ["clips done / all", f"{len(done)} / {len(ev.clips)}"],
+        ["BLEU / chrF (corpus)", f"{fmt(metrics.bleu(hyps, refs) if scored else None, 1)} / "
+                                 f"{fmt(metrics.chrf(hyps, refs) if scored else None, 1)}"],
+        ["speaker similarity (mean, manifest)", fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
+        ["length ratio (mean synthesis / slot)", fmt(m(s["length_ratio"] for s in synth))],
+        ["speech coverage dub / source (mean)", f"{fmt(m(c['coverage_dub'] for c in done))} / "
+                                                f"{fmt(m(c['coverage_source'] for c in done))}"],
+        ["LUFS dub − source (mean)", fmt(m(c["lufs_difference"] for c in done), 1)],
+        ["WER of the syntheses", fmt(wer_all.wer, 3) if ev.asr else "not measured (--no-asr)"],
+        ["real-time factor", fmt(metrics.real_time_factor(processing, audio_seconds), 3)],
+    ]
+
+
 def render_report(ev: Evaluation, out_dir: Path) -> str:
     """The markdown of the report; writes its PNG plots into ``out_dir/plots``."""
     done, synth = _section_rows(ev)
@@ -185,18 +209,7 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         "",
         "## Summary",
         "",
-        table(["measure", "value"], [
-            ["clips done / all", f"{len(done)} / {len(ev.clips)}"],
-            ["BLEU / chrF (corpus)", f"{fmt(metrics.bleu(hyps, refs) if scored else None, 1)} / "
-                                     f"{fmt(metrics.chrf(hyps, refs) if scored else None, 1)}"],
-            ["speaker similarity (mean, manifest)", fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
-            ["length ratio (mean synthesis / slot)", fmt(m(s["length_ratio"] for s in synth))],
-            ["speech coverage dub / source (mean)", f"{fmt(m(c['coverage_dub'] for c in done))} / "
-                                                    f"{fmt(m(c['coverage_source'] for c in done))}"],
-            ["LUFS dub − source (mean)", fmt(m(c["lufs_difference"] for c in done), 1)],
-            ["WER of the syntheses", fmt(wer_all.wer, 3) if ev.asr else "not measured (--no-asr)"],
-            ["real-time factor", fmt(metrics.real_time_factor(processing, audio_seconds), 3)],
-        ]),
+        table(["measure", "value"], summary_rows(ev)),
         "",
         "## Translation quality",
         "",

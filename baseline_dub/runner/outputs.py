@@ -1,7 +1,9 @@
 """What a split run writes: the output folder's checks, each clip's files and manifest row, stray ``.part`` files.
 
 Outputs mirror the dataset: ``OUT/<split>/<id_folder>/<clip>.wav`` (written atomically), with each
-segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``. A row's ``status`` is ``done``
+segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``, its subtitles beside it
+(``<clip>.en.vtt``, ``<clip>.en.srt``, ``<clip>.ja.vtt``; ``baseline_dub.subtitles``) and, with ``--video``,
+``<clip>.mp4`` (``baseline_dub.video``). A row's ``status`` is ``done``
 (English speech dubbed), ``no_speech`` (nothing to speak: the dub is the backing alone), ``failed`` or
 ``missing_audio`` (see ``docs/manifest.md``).
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 import os
 import re
 import socket
+import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +24,14 @@ from baseline_dub.atomic import PART_SUFFIX
 from baseline_dub.errors import AudioError, BaselineDubError, ConfigError, MissingAudioError, StageError
 from baseline_dub.runner.manifest import DONE, FAILED, MISSING, NO_SPEECH
 from baseline_dub.runner.shards import in_shard
+from baseline_dub.subtitles import write_subtitles
 
 # ``.<target name>.<random>.part``: the temporary files of ``baseline_dub.atomic`` (and of older mkstemp).
 _PART = re.compile(r"^\.(?P<target>.+)\.[0-9A-Za-z_]+" + re.escape(PART_SUFFIX) + "$")
+# What a clip writes beside its folder, longest first: ``<clip>`` + one of these.
+CLIP_FILE_SUFFIXES = (".en.vtt", ".en.srt", ".ja.vtt", ".wav", ".mp4")
+# clip id -> (video bytes, name): ``Dataset.video``
+VideoReader = Callable[[str], tuple[bytes, str]]
 
 
 def output_paths(out: Path, split: str, clip_id: str) -> tuple[Path, Path]:
@@ -83,13 +92,20 @@ def _stray_in_id_folder(folder: Path, shard: tuple[int, int] | None, whole: bool
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_file() and _is_part(entry.name):
-                target = _target(entry.name)
-                clip = f"{folder.name}/{target[:-4] if target.endswith('.wav') else target}"
+                clip = f"{folder.name}/{clip_name(_target(entry.name))}"
                 if whole or in_shard(clip, shard):
                     owned.append(Path(entry.path))
             elif entry.is_dir() and (whole or in_shard(f"{folder.name}/{entry.name}", shard)):
                 owned += [p for p in Path(entry.path).rglob(f".*{PART_SUFFIX}") if p.is_file() and _is_part(p.name)]
     return owned
+
+
+def clip_name(file_name: str) -> str:
+    """The clip a file beside the clip folders belongs to: ``<clip>.wav``, ``.mp4``, ``.en.vtt`` ... -> ``<clip>``."""
+    for suffix in CLIP_FILE_SUFFIXES:
+        if file_name.endswith(suffix):
+            return file_name[: -len(suffix)]
+    return file_name
 
 
 def _now() -> str:
@@ -107,14 +123,38 @@ def failure_row(clip: Any, split: str, error: BaselineDubError, started: str) ->
             "output": None, "parts": None, "started": started, "finished": _now()}
 
 
-def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str) -> dict[str, Any]:
-    """Write a clip's outputs atomically and return its manifest row (``done``, or ``no_speech``)."""
+def save_video(dub: Any, clip_id: str, wav: Path, srt: Path, video: VideoReader, out: Path) -> dict[str, Any]:
+    """Write ``<clip>.mp4`` beside the dub from the clip's source video; the manifest's ``video`` keys. A clip
+    without a video (or whose video cannot be muxed) keeps its audio dub: ``video`` is null and
+    ``video_reason``/``video_error`` say why and what to do."""
+    from baseline_dub.video import mux_dub
+
+    try:
+        data, _ = video(clip_id)
+        with tempfile.NamedTemporaryFile(prefix="baseline-dub-video-", suffix=".mp4") as src:
+            src.write(data)
+            src.flush()
+            mp4 = mux_dub(src.name, dub.audio, dub.source, srt, wav.with_suffix(".mp4"))
+    except BaselineDubError as exc:
+        return {"video": None, "video_reason": exc.reason, "video_error": str(exc)}
+    return {"video": str(mp4.relative_to(out)), "video_reason": None, "video_error": None}
+
+
+def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str,
+             video: VideoReader | None = None) -> dict[str, Any]:
+    """Write a clip's outputs atomically and return its manifest row (``done``, or ``no_speech``): the dub, each
+    synthesis, the subtitles and, when ``video`` reads the clip's source video, the dubbed video."""
     from baseline_dub.audio import write_audio
 
     wav, parts = output_paths(out, split, clip.id)
     t0 = time.perf_counter()
     files = dub.save_parts(parts, stems=keep)
     write_audio(wav, dub.audio)
+    segments = dub.segment_rows(files)
+    subs = write_subtitles(wav, segments, dub.source.duration, clip.jp_text)
+    extra: dict[str, Any] = {"subtitles": {k: str(p.relative_to(out)) for k, p in subs.items()}}
+    if video is not None:
+        extra.update(save_video(dub, clip.id, wav, subs["en_srt"], video, out))
     record = dub.record()
     record.pop("no_speech", None)
     record.pop("note", None)
@@ -123,19 +163,21 @@ def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: st
     status = NO_SPEECH if dub.no_speech else DONE
     return {**base_row(clip, split), **record, **durations, "warning": warning, "status": status,
             "reason": dub.no_speech, "error": dub.note, "output": str(wav.relative_to(out)),
-            "parts": str(parts.relative_to(out)), "segments": dub.segment_rows(files), "started": started,
+            "parts": str(parts.relative_to(out)), "segments": segments, **extra, "started": started,
             "finished": _now()}
 
 
-def result_rows(pairs: list[tuple[Any, Any]], split: str, out: Path, keep: bool, started: str) -> list[dict[str, Any]]:
-    """Write each dub's files atomically and return the manifest rows (failures recorded with their reason)."""
+def result_rows(pairs: list[tuple[Any, Any]], split: str, out: Path, keep: bool, started: str,
+                video: VideoReader | None = None) -> list[dict[str, Any]]:
+    """Write each dub's files atomically and return the manifest rows (failures recorded with their reason);
+    with ``video`` (``Dataset.video``) each dub also gets its dubbed video (``save_dub``)."""
     rows = []
     for clip, result in pairs:
         if isinstance(result, BaselineDubError):
             rows.append(failure_row(clip, split, result, started))
             continue
         try:
-            rows.append(save_dub(result, clip, split, out, keep, started))
+            rows.append(save_dub(result, clip, split, out, keep, started, video))
         except BaselineDubError as exc:
             rows.append(failure_row(clip, split, exc, started))
         except OSError as exc:

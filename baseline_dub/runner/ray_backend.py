@@ -48,7 +48,7 @@ class PipelineActor:
             except BaselineDubError as exc:
                 pairs.append((self.clips[cid], exc))
         rows, seconds = dub_rows(self.pipeline, self.dataset, pairs, self.opts.split, Path(self.opts.out),
-                                 self.opts.keep)
+                                 self.opts.keep, self.opts.video)
         worker = f"ray-{os.getpid()}"
         return [{**row, "worker": worker} for row in rows], seconds, time.perf_counter() - t0
 

@@ -40,7 +40,8 @@ from baseline_dub.runner.summary import RunSummary
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What to run: split, data source, output folder, profile, shard, limit, batching."""
+    """What to run: split, data source, output folder, profile, shard, limit, batching; ``video``: also write
+    each clip's dubbed video from the dataset's video clips."""
 
     split: str = "test"
     data: str | None = None
@@ -51,6 +52,7 @@ class RunOptions:
     shard: tuple[int, int] | None = None
     limit: int | None = None
     keep: bool = False
+    video: bool = False
     batch_clips: int = 1
     progress: bool = True
     lock: bool = True
@@ -99,11 +101,11 @@ def dub_results(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]]) -> tu
 
 
 def dub_rows(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]], split: str, out: Path,
-             keep: bool) -> tuple[list[dict[str, Any]], float]:
+             keep: bool, video: bool = False) -> tuple[list[dict[str, Any]], float]:
     """Dub a batch, write its outputs, return (manifest rows, audio seconds): what a Ray actor does per batch."""
     started = _now()
     pairs, seconds = dub_results(pipeline, dataset, batch)
-    return result_rows(pairs, split, out, keep, started), seconds
+    return result_rows(pairs, split, out, keep, started, dataset.video if video else None), seconds
 
 
 def prefetched(items: Iterable[Any], depth: int) -> Iterator[Any]:
@@ -202,6 +204,9 @@ class _Run:
         self.summary.processing_seconds += processing_seconds
         for row in rows:
             self.writer.write(row)
+            if row.get("video_reason"):
+                self.summary.missing_video[row["video_reason"]] += 1
+                tqdm.write(f"video: {row['video_error']}", file=sys.stderr)
             if row.get("duration_mismatch") is not None:
                 self.summary.duration_mismatch += 1
                 tqdm.write(f"duration: {row['warning']}", file=sys.stderr)
@@ -267,7 +272,8 @@ def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
 
                 def write(pairs=pairs, seconds=seconds, elapsed=elapsed, started=started) -> None:
                     t1 = time.perf_counter()
-                    rows = result_rows(pairs, opts.split, run.out, opts.keep, started)
+                    rows = result_rows(pairs, opts.split, run.out, opts.keep, started,
+                                       run.dataset.video if opts.video else None)
                     run.record(rows, seconds, elapsed + time.perf_counter() - t1)
 
                 pending_writes.append(writer.submit(write))

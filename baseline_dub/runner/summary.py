@@ -15,7 +15,9 @@ class RunSummary:
     ``no_speech`` counts, by reason, the clips with nothing to speak (dubbed as their backing alone: an
     outcome, not a failure); ``duration_mismatch`` the clips whose audio length differs from the
     annotation's times; ``skipped_entries`` the split's malformed annotation entries left out (each as
-    ``baseline-dub data check`` prints it), listed in ``summary.json`` under ``skipped_entry_list``.
+    ``baseline-dub data check`` prints it), listed in ``summary.json`` under ``skipped_entry_list``;
+    ``missing_video`` counts, by reason, the clips dubbed without their video (``--video``: no video clip in
+    the data, or one ffmpeg could not read).
     """
 
     selected: int = 0
@@ -24,6 +26,7 @@ class RunSummary:
     missing: int = 0
     failed: Counter = field(default_factory=Counter)
     no_speech: Counter = field(default_factory=Counter)
+    missing_video: Counter = field(default_factory=Counter)
     duration_mismatch: int = 0
     skipped_entries: list[str] = field(default_factory=list)
     summary_path: str | None = None
@@ -59,6 +62,9 @@ class RunSummary:
             f"done             {self.done}",
             f"no speech        {self.n_no_speech}" + (f" ({quiet}; dubbed as their backing alone)" if quiet else ""),
             f"missing audio    {self.missing}",
+            *([f"no video         {sum(self.missing_video.values())} ("
+               + ", ".join(f"{k}: {v}" for k, v in sorted(self.missing_video.items()))
+               + "; their audio dub is written, video_error in the manifest)"] if self.missing_video else []),
             f"failed           {self.n_failed} ({failed})",
             f"duration differs {self.duration_mismatch} (audio length vs the annotation's times; "
             "duration_mismatch in the manifest)",
@@ -74,6 +80,7 @@ class RunSummary:
         """The ``summary.json`` object."""
         return {"selected": self.selected, "already_done": self.already_done, "done": self.done,
                 "no_speech": dict(self.no_speech), "missing_audio": self.missing, "failed": dict(self.failed),
+                "missing_video": dict(self.missing_video),
                 "duration_mismatch": self.duration_mismatch, "skipped_entries": len(self.skipped_entries),
                 "skipped_entry_list": list(self.skipped_entries), "audio_seconds": self.audio_seconds,
                 "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,

@@ -6,7 +6,7 @@
 // and HTTP response >= 400 of every page of the context, runs the callback, and prints one JSON line:
 //   {"ok": true|false, "result": <callback's value>, "error": <stack or null>, "notes": [...],
 //    "console": [{"type", "text", "url"}], "pageErrors": [...], "failedRequests": [...], "badResponses": [...]}
-// then exits 0 (ok) or 1. `note(x)` adds x to "notes" (e.g. a measured figure) even if the callback fails.
+// then exits 0 (ok) or 1. `args.chromiumFlags` (a list) adds flags to FLAGS, e.g. an autoplay policy. `note(x)` adds x to "notes" (e.g. a measured figure) even if the callback fails.
 // On SIGTERM (the harness's timeout) it closes Chromium, removes the profile and reports what it has.
 "use strict";
 
@@ -28,7 +28,7 @@ async function main(callback) {
   const launching = chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: FLAGS,
+    args: FLAGS.concat(args.chromiumFlags || []),
     viewport: { width: 1280, height: 900 },
     timeout: 60000,
     handleSIGTERM: false,

@@ -1,0 +1,113 @@
+"""Subtitles of a dub: WebVTT and SubRip cues from the segment texts at the times the remix placed them.
+
+A cue says what the dub says and when: a segment's English text from its placed start (``placed_start``,
+else the diarized ``start``) for as long as its synthesis sounds after any stretch and cut
+(``synth_seconds / stretch - cut_seconds``), clipped to the clip and to the next cue's start so that cues
+never overlap. Skipped segments and empty texts give no cue. The Japanese side has one cue for the whole
+clip, the annotation's ``jp_text`` (Anim-400K has no per-line times). Files are UTF-8 with ``\\n`` line ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from baseline_dub.atomic import atomic_write_text
+
+# Shorter cues are rounding, not speech.
+_MIN_CUE_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One subtitle: ``text`` shown from ``start`` to ``end`` seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return out if out == out else default  # NaN -> default
+
+
+def dub_cues(segments: Iterable[Mapping[str, Any]], duration: float | None = None) -> list[Cue]:
+    """The English cues of a dub from its segment rows (``Dub.segment_rows()`` / the manifest's ``segments``)."""
+    spans: list[tuple[float, float, str]] = []
+    for seg in segments:
+        text = " ".join(str(seg.get("text") or "").split())
+        if seg.get("skipped") or not text:
+            continue
+        start = _float(seg.get("placed_start"), _float(seg.get("start"), 0.0))
+        synth = _float(seg.get("synth_seconds"), 0.0)
+        sounding = synth / max(_float(seg.get("stretch"), 1.0), 1e-6) - _float(seg.get("cut_seconds"), 0.0)
+        if sounding <= 0.0:  # no synthesis length known: the slot
+            sounding = _float(seg.get("end"), start) - _float(seg.get("start"), start)
+        spans.append((start, start + sounding, text))
+    spans.sort(key=lambda s: s[0])
+    cues = []
+    for i, (start, end, text) in enumerate(spans):
+        if i + 1 < len(spans):
+            end = min(end, spans[i + 1][0])
+        if duration is not None:
+            end = min(end, duration)
+        if end - start >= _MIN_CUE_SECONDS:
+            cues.append(Cue(round(start, 3), round(end, 3), text))
+    return cues
+
+
+def source_cues(jp_text: str | None, duration: float) -> list[Cue]:
+    """The Japanese cue: the whole clip, the annotation's ``jp_text`` (none when it has no text)."""
+    text = " ".join(str(jp_text or "").split())
+    return [Cue(0.0, round(duration, 3), text)] if text and duration > 0 else []
+
+
+def _stamp(seconds: float, sep: str) -> str:
+    ms = max(0, int(round(seconds * 1000)))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+def _safe(text: str) -> str:
+    # "-->" would end a cue timing line early; a blank line would end the cue.
+    return text.replace("-->", "->").replace("\n", " ")
+
+
+def to_vtt(cues: Sequence[Cue], language: str | None = None) -> str:
+    """WebVTT text of the cues (a ``Language:`` header when given)."""
+    head = "WEBVTT" + (f"\nLanguage: {language}" if language else "") + "\n\n"
+    body = "".join(f"{i}\n{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{_safe(c.text)}\n\n"
+                   for i, c in enumerate(cues, 1))
+    return head + body
+
+
+def to_srt(cues: Sequence[Cue]) -> str:
+    """SubRip text of the cues."""
+    return "".join(f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{_safe(c.text)}\n\n"
+                   for i, c in enumerate(cues, 1))
+
+
+def subtitle_paths(dub: Path) -> dict[str, Path]:
+    """The companions of ``<clip>.wav``: ``en_vtt`` (``<clip>.en.vtt``), ``en_srt`` and ``ja_vtt``."""
+    stem = dub.with_suffix("")
+    return {"en_vtt": stem.with_name(stem.name + ".en.vtt"), "en_srt": stem.with_name(stem.name + ".en.srt"),
+            "ja_vtt": stem.with_name(stem.name + ".ja.vtt")}
+
+
+def write_subtitles(dub: Path, segments: Iterable[Mapping[str, Any]], duration: float,
+                    jp_text: str | None = None) -> dict[str, Path]:
+    """Write ``<clip>.en.vtt`` and ``<clip>.en.srt`` (and ``<clip>.ja.vtt`` when ``jp_text``) beside the dub
+    ``<clip>.wav``, atomically; returns what was written by kind."""
+    paths = subtitle_paths(dub)
+    cues = dub_cues(segments, duration)
+    written = {"en_vtt": atomic_write_text(paths["en_vtt"], to_vtt(cues, "en")),
+               "en_srt": atomic_write_text(paths["en_srt"], to_srt(cues))}
+    ja = source_cues(jp_text, duration)
+    if ja:
+        written["ja_vtt"] = atomic_write_text(paths["ja_vtt"], to_vtt(ja, "ja"))
+    return written
