@@ -13,7 +13,7 @@ from video_support import decode_track, make_mp4, snr_db, streams, video_hash
 from baseline_dub import cli
 from baseline_dub import pipeline as pipeline_module
 from baseline_dub.audio import Audio, load_audio, write_audio
-from baseline_dub.errors import AudioError
+from baseline_dub.errors import AudioError, ConfigError
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, run_split
 from baseline_dub.video import mux_dub, probe_video
@@ -132,3 +132,26 @@ def test_run_video_writes_each_clip_video_and_reports_a_missing_one(tmp_path, re
     again = run_split(opts, loaded)
     assert again.already_done == 2 and again.done == 0 and (out / a["video"]).read_bytes() == before
     assert np.isfinite(load_audio(out / b["output"]).samples).all()
+
+
+def test_video_arriving_later_is_muxed_by_the_next_video_run(tmp_path, real_dir, loaded):
+    """A clip dubbed before its video was there (or by a run without --video) gets its video on the next
+    `run --video`, the same dub again; a dataset with no video clips at all is refused before anything runs."""
+    data, _ = _dataset(tmp_path, real_dir, {"aa/aa000001-clip"})
+    out = tmp_path / "run"
+    opts = RunOptions(split="test", data=str(data), out=str(out), profile="offline", video=True, progress=False)
+    run_split(opts, loaded)
+    b = read_manifest(out / "test")["bb/bb000002-clip"]
+    dub_before = (out / b["output"]).read_bytes()
+    make_mp4(data / "anim400k_video_clips" / "bb" / "bb000002-clip.mp4", 3.0)
+    again = run_split(opts, loaded)
+    assert again.already_done == 1 and again.done == 1 and not again.missing_video
+    b = read_manifest(out / "test")["bb/bb000002-clip"]
+    assert b["video"] == "test/bb/bb000002-clip.mp4" and (out / b["video"]).is_file()
+    assert (out / b["output"]).read_bytes() == dub_before  # dubbed again, byte for byte the same
+
+    audio_only, _ = _dataset(tmp_path / "audio-only", real_dir, set())
+    with pytest.raises(ConfigError, match=r"--video: the dataset at .* has no video clips"):
+        run_split(RunOptions(split="test", data=str(audio_only), out=str(tmp_path / "run2"), profile="offline",
+                             video=True, progress=False), loaded)
+    assert not (tmp_path / "run2" / "test" / "manifest.jsonl").exists()

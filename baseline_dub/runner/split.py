@@ -25,7 +25,15 @@ from typing import Any
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.errors import BaselineDubError, ConfigError
 from baseline_dub.runner.lock import OutputLock
-from baseline_dub.runner.manifest import DONE, MISSING, NO_SPEECH, ManifestWriter, done_ids, manifest_name
+from baseline_dub.runner.manifest import (
+    DONE,
+    MISSING,
+    NO_SPEECH,
+    ManifestWriter,
+    done_ids,
+    manifest_name,
+    read_manifest,
+)
 from baseline_dub.runner.outputs import (  # noqa: F401  (output_paths, save_dub: part of this module's API)
     _now,
     output_paths,
@@ -164,12 +172,19 @@ class _Run:
         if opts.split not in dataset.splits():
             raise ConfigError(
                 f"split {opts.split!r} is not in the annotations; splits: {', '.join(dataset.splits())}")
+        if opts.video and not dataset.has_videos:
+            raise ConfigError(
+                f"--video: the dataset at {dataset.annotations.parent} has no video clips (an "
+                "anim400k_video_clips folder, or anim400k_video_clips.tar.gz and its .part-* files, beside the "
+                "annotations); get them or run without --video")
         out = Path(opts.out)
         split_dir = prepare_out(out, opts.split)
         lock = OutputLock(split_dir, opts.shard).acquire() if opts.lock else None
         try:
             chosen = select(dataset, opts)
             done_before = done_ids(out, opts.split)
+            if opts.video:  # dubbed by a run without --video (or before its video arrived): dub it again, with it
+                done_before -= without_video(out, opts.split, dataset)
             todo = {c.id for c in chosen if c.id not in done_before}
             summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo),
                                  skipped_entries=[str(s) for s in dataset.skipped_in(opts.split)])
@@ -241,6 +256,12 @@ class _Run:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+
+def without_video(out: Path, split: str, dataset: Any) -> set[str]:
+    """Finished clips whose dubbed video is not on disk although the dataset now holds their video clip."""
+    return {cid for cid, row in read_manifest(out / split).items()
+            if not (row.get("video") and (out / row["video"]).is_file()) and dataset.has_video(cid)}
 
 
 def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
