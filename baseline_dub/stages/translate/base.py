@@ -7,6 +7,7 @@ class turns them into ``Translation`` rows with the same skip reasons whatever t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from baseline_dub.audio import Audio
@@ -16,6 +17,14 @@ from baseline_dub.stages.translate.batch import Decoded, SkipRules, skip_reason
 from baseline_dub.stages.types import Translation
 
 TASKS = ("translate", "transcribe")
+SAMPLE_LEN = 224  # openai-whisper's most tokens per window: n_text_ctx // 2
+
+
+def token_cap(config: TranslateConfig, seconds: float) -> int:
+    """Most tokens to decode for a window of ``seconds``: ``16 + seconds * max_tokens_per_second``, at most
+    Whisper's 224 (224 when the rate is 0)."""
+    rate = config.max_tokens_per_second
+    return SAMPLE_LEN if rate <= 0 else min(SAMPLE_LEN, 16 + math.ceil(seconds * rate))
 
 
 def skip_rules(config: TranslateConfig) -> SkipRules:

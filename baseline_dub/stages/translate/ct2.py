@@ -22,7 +22,6 @@ The segments of one call are decoded together (``batch_size`` at a time) and nev
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import TranslateConfig
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.translate.base import EngineBase, check_language
+from baseline_dub.stages.translate.base import EngineBase, check_language, token_cap
 from baseline_dub.stages.translate.batch import (
     SAMPLE_RATE,
     WINDOW_SECONDS,
@@ -48,7 +47,6 @@ from baseline_dub.stages.types import Translation
 from baseline_dub.store import Store
 
 ENGINE = "ctranslate2"
-SAMPLE_LEN = 224  # openai-whisper's default: n_text_ctx // 2
 
 
 @dataclass(frozen=True)
@@ -189,9 +187,7 @@ class CT2Translator(EngineBase):
         mels = np.stack([segment_mel(w, self.model.n_mels).numpy() for w in windows]).astype(np.float32)
         encoded = self.model.encode(ctranslate2.StorageView.from_array(mels), to_cpu=True)
         features = np.asarray(encoded)
-        rate = self.config.max_tokens_per_second
-        longest = max(w.size for w in windows) / SAMPLE_RATE
-        max_new = SAMPLE_LEN if rate <= 0 else min(SAMPLE_LEN, 16 + math.ceil(longest * rate))
+        max_new = token_cap(self.config, max(w.size for w in windows) / SAMPLE_RATE)
         languages = [language] * len(windows) if language else self._detect(encoded)
         out: list[Decoded | None] = [None] * len(windows)
         for lang in dict.fromkeys(languages):

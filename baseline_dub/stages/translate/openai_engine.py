@@ -9,14 +9,13 @@ in batches (``baseline_dub.stages.translate.batch``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from baseline_dub.audio import Audio
 from baseline_dub.config import TranslateConfig
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.translate.base import EngineBase, check_language
+from baseline_dub.stages.translate.base import EngineBase, check_language, token_cap
 from baseline_dub.stages.translate.batch import (
     SAMPLE_RATE,
     WINDOW_SECONDS,
@@ -104,10 +103,9 @@ class WhisperTranslator(EngineBase):
 
     def _capped(self, options: dict[str, Any], longest_samples: int) -> dict[str, Any]:
         """Options with ``sample_len`` capped by the longest segment's duration (see TranslateConfig)."""
-        rate = self.config.max_tokens_per_second
-        if rate <= 0:
+        if self.config.max_tokens_per_second <= 0:
             return options
-        return {**options, "sample_len": min(224, 16 + math.ceil(longest_samples / SAMPLE_RATE * rate))}
+        return {**options, "sample_len": token_cap(self.config, longest_samples / SAMPLE_RATE)}
 
     def _run(self, audios: Sequence[Audio], task: str, language: str) -> list[Translation]:
         import torch
