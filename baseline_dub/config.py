@@ -110,7 +110,7 @@ class TranslateConfig:
     ``engine``: ``openai-whisper`` (the paper's package, on the openai-whisper checkpoint ``model``) or
     ``ctranslate2`` (CTranslate2, faster-whisper's engine, on the CTranslate2 model ``ct2_model``; ``ct2_files``
     are the registry entries that lie beside its ``model.bin``: config.json, vocabulary). ``compute_type``
-    (ctranslate2 only): ``auto`` is int8 on the CPU and float16 on CUDA (bench/translate_engines.py), or
+    (ctranslate2 only): ``auto`` is float32 on the CPU and float16 on CUDA (bench/translate_engines.py), or
     any CTranslate2 compute type the device supports (int8, int8_float32, float32, float16, ...).
     """
 

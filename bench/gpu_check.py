@@ -6,7 +6,7 @@ CPU and on ``--device``, and prints the agreement of each stage's output (each s
 device's upstream): separation SDR, diarization DER, identical translations, synthesis and final dub
 SNR. It then times separation and Whisper decoding batched as ``--batch-clips`` 1, 8, 32 would batch
 them, on the offline weights with both translate engines (openai-whisper, and ctranslate2 at its ``auto``
-compute type: float16 on CUDA, int8 on the CPU) and on a random-weight openai-whisper of large-v2's exact
+compute type: float16 on CUDA, float32 on the CPU) and on a random-weight openai-whisper of large-v2's exact
 dimensions (fp16 on CUDA; the paper profile's beam 5, first temperature only), with peak GPU memory (peak
 RSS on the CPU).
 Every step checks ``--budget-seconds`` and is skipped, saying so, once it is spent.

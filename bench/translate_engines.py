@@ -7,7 +7,7 @@ engines take turns on every call (after one warm-up call each), so a change of m
 Prints per engine the seconds and RTF, the ratio to openai-whisper, and per file/clip how many segments
 got the same text, listing those that differ. Usage:
 
-    .venv/bin/python bench/translate_engines.py [--profile offline] [--compute-types int8,float32] [--device cpu]
+    .venv/bin/python bench/translate_engines.py [--profile offline] [--compute-types int8,float32] [--beam-size 5]
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--compute-types", default="int8,float32",
                         help="CTranslate2 compute types to time (comma-separated; the first is compared in detail)")
+    parser.add_argument("--beam-size", type=int, default=None, help="translate.beam_size (e.g. 5, the paper's)")
     args = parser.parse_args(argv)
 
     from baseline_dub.config import load_config
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     store = Store()
     config = load_config(args.profile, device=args.device)
+    if args.beam_size:
+        config = dataclasses.replace(config, translate=dataclasses.replace(config.translate, beam_size=args.beam_size))
     engines = {}
     variants = [("openai-whisper", "auto")] + [("ctranslate2", c) for c in args.compute_types.split(",") if c]
     for engine, compute in variants:

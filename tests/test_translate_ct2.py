@@ -32,7 +32,7 @@ def test_engine_settings_are_checked(tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump(data))
         with pytest.raises(ConfigError, match=match):
             load_config("offline", path)
-    assert resolve_compute_type("auto", "cpu") == "int8"
+    assert resolve_compute_type("auto", "cpu") == "float32" and resolve_compute_type("int8", "cpu") == "int8"
     with pytest.raises(ConfigError, match="not supported by CTranslate2 on cpu"):
         resolve_compute_type("float16", "cpu")
 
@@ -51,9 +51,13 @@ def test_loads_offline_from_the_store_with_no_network(store, real_dir: Path, no_
     config = load_config("offline", device="cpu")
     translator = load_translator(config, store)
     assert isinstance(translator, CT2Translator)
-    assert translator.describe() == {"translate_engine": "ctranslate2", "translate_compute_type": "int8"}
-    r = translator.translate(load_audio(real_dir / "ja_speech" / "common_voice_ja_38853932_16k.wav"))
+    assert translator.describe() == {"translate_engine": "ctranslate2", "translate_compute_type": "float32"}
+    clip = load_audio(real_dir / "ja_speech" / "common_voice_ja_38853932_16k.wav")
+    r = translator.translate(clip)
     assert r.skipped is None and r.language == "ja" and looks_english(r.text), r
+    int8 = load_translator(dataclasses.replace(config, translate=dataclasses.replace(config.translate,
+                                                                                   compute_type="int8")), store)
+    assert int8.compute_type == "int8" and looks_english(int8.translate(clip).text)
     # the folder is complete for faster-whisper too (tokenizer.json beside model.bin: no hub download)
     from faster_whisper import WhisperModel
 
