@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             extra = [] if c.is_multi_speaker else ["--single-speaker"]
             if c.mixing_ratio is not None:
                 extra += ["--mixing-ratio", str(c.mixing_ratio)]
-            jobs.append([str(src), "--out", str(tmp_path / "per-clip" / f"{src.stem}.wav"), *extra, *prof])
+            jobs.append(["dub", str(src), "--out", str(tmp_path / "per-clip" / f"{src.stem}.wav"), *extra, *prof])
         audio_s = sum(ds.audio(c.id).duration for c in clips)
         load_before = os.getloadavg()[0]
         per_clip = [timed(job) for job in jobs]
