@@ -21,6 +21,9 @@ from baseline_dub.errors import ConfigError
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
 PROFILES = ("paper", "offline")
+TRANSLATE_ENGINES = ("openai-whisper", "ctranslate2")
+CT2_COMPUTE_TYPES = ("auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+                     "float16", "bfloat16", "float32")
 
 
 def _source_checkout() -> Path | None:
@@ -104,9 +107,19 @@ class TranslateConfig:
     ``max_tokens_per_second`` caps each decode at ``16 + seconds * max_tokens_per_second`` tokens (at most
     Whisper's 224; 0 = no cap): English speech rarely exceeds 5 tokens per second, and the cap stops a
     looping hallucination early instead of sampling 224 tokens five times per fallback temperature.
+    ``engine``: ``openai-whisper`` (the paper's package, on the openai-whisper checkpoint ``model``) or
+    ``ctranslate2`` (CTranslate2, faster-whisper's engine, on the CTranslate2 model ``ct2_model``; ``ct2_files``
+    are the registry entries that lie beside its ``model.bin``: config.json, vocabulary). ``compute_type``
+    (ctranslate2 only): ``auto`` is float32 on the CPU and float16 on CUDA (bench/translate_engines.py), or
+    any CTranslate2 compute type the device supports (int8, int8_float32, float32, float16, ...).
     """
 
     model: str = "whisper-base"
+    engine: str = "openai-whisper"
+    compute_type: str = "auto"
+    ct2_model: str = "whisper-base-ct2"
+    ct2_files: tuple[str, ...] = ("whisper-base-ct2-config", "whisper-base-ct2-vocabulary",
+                                     "whisper-base-ct2-tokenizer")
     language: str = "ja"
     task: str = "translate"
     beam_size: int = 5
@@ -122,6 +135,17 @@ class TranslateConfig:
     max_tokens_per_second: float = 8.0
     fallback_on_logprob: bool = True
     fp16: bool = True
+
+    def __post_init__(self) -> None:
+        if self.engine not in TRANSLATE_ENGINES:
+            raise ConfigError(f"translate.engine: {self.engine!r} is not one of {', '.join(TRANSLATE_ENGINES)}")
+        if self.compute_type not in CT2_COMPUTE_TYPES:
+            raise ConfigError(f"translate.compute_type: {self.compute_type!r} is not one of "
+                              f"{', '.join(CT2_COMPUTE_TYPES)}")
+
+    def model_names(self) -> list[str]:
+        """The registry entries the active engine loads."""
+        return [self.ct2_model, *self.ct2_files] if self.engine == "ctranslate2" else [self.model]
 
 
 @dataclass(frozen=True)
@@ -227,7 +251,7 @@ class Config:
         else:
             names += [d.segmentation_model, d.embedding_model]
         names.append(d.vad_model)  # both backends trim single-speaker clips to speech with it
-        names.append(self.translate.model)
+        names += self.translate.model_names()
         names += [s.model, s.voices_model] if s.backend == "kokoro" else [s.model]
         return list(dict.fromkeys(n for n in names if n))
 

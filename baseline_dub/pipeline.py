@@ -95,6 +95,7 @@ class DubPipeline:
             "device": self.device,
             "models": {n: self.store.sha256(n) for n in self.config.model_names()},
             "separation_weights": self.separator.weights_note,
+            **self.translator.describe(),
         }
 
     # -- stage helpers ----------------------------------------------------------------------

@@ -80,6 +80,8 @@ class Dub:
             "profile": self.provenance.get("profile"),
             "models": self.provenance.get("models", {}),
             "separation_weights": self.provenance.get("separation_weights"),
+            "translate_engine": self.provenance.get("translate_engine"),
+            "translate_compute_type": self.provenance.get("translate_compute_type"),
             "stage_seconds": {k: round(v, 4) for k, v in self.stage_seconds.items()},
             **self.notes,
             **({"no_speech": self.no_speech, "note": self.note} if self.no_speech else {}),

@@ -413,7 +413,8 @@ def _fetch_hf(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     from huggingface_hub import snapshot_download
 
     repo = entry.source["repo"]
-    token = dl.check_hf_access(entry.name, repo, entry.source.get("token_env", "HF_TOKEN"))
+    token_env = entry.source.get("token_env")  # gated repositories name the token; public ones need none
+    token = dl.check_hf_access(entry.name, repo, token_env) if token_env else None
     with dl.reporting_network_errors(entry.name, f"https://huggingface.co/{repo}"):
         snapshot_download(repo, revision=entry.source.get("revision"), token=token, local_dir=out)
     shutil.rmtree(out / ".cache", ignore_errors=True)

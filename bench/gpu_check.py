@@ -5,8 +5,10 @@ real speech + music mixtures, as ``bench/pipeline_speed.py`` builds them) with t
 CPU and on ``--device``, and prints the agreement of each stage's output (each stage consuming its own
 device's upstream): separation SDR, diarization DER, identical translations, synthesis and final dub
 SNR. It then times separation and Whisper decoding batched as ``--batch-clips`` 1, 8, 32 would batch
-them, on the offline weights and on a random-weight Whisper of large-v2's exact dimensions (fp16 on
-CUDA; the paper profile's beam 5, first temperature only), with peak GPU memory (peak RSS on the CPU).
+them, on the offline weights with both translate engines (openai-whisper, and ctranslate2 at its ``auto``
+compute type: float16 on CUDA, float32 on the CPU) and on a random-weight openai-whisper of large-v2's exact
+dimensions (fp16 on CUDA; the paper profile's beam 5, first temperature only), with peak GPU memory (peak
+RSS on the CPU).
 Every step checks ``--budget-seconds`` and is skipped, saying so, once it is spent.
 
     .venv/bin/python bench/gpu_check.py --device cuda
@@ -110,15 +112,14 @@ def time_separation(pipe, clips: list, batches: list[int]) -> None:
               f"{b / elapsed:6.2f} clips/s, {peak_memory(pipe.device)}")
 
 
-def time_whisper(label: str, model, config, device: str, segments: list, batches: list[int]) -> None:
-    """Whisper decoding seconds for ``B`` segments in one batch (``translate.batch_size`` = ``B``)."""
+def time_whisper(label: str, make: Callable[[object], object], config, device: str, segments: list,
+                 batches: list[int]) -> None:
+    """Whisper decoding seconds for ``B`` segments in one batch (``translate.batch_size`` = ``B``);
+    ``make(config)`` builds the engine's translator on an already loaded model."""
     import torch
 
-    from baseline_dub.stages.translate import WhisperTranslator
-
     for b in batches:
-        cfg = dataclasses.replace(config, batch_size=b, cpu_batch_size=b)
-        translator = WhisperTranslator(model, cfg, device)
+        translator = make(dataclasses.replace(config, batch_size=b, cpu_batch_size=b))
         batch = [segments[i % len(segments)] for i in range(b)]
         if device.startswith("cuda"):
             torch.cuda.synchronize()
@@ -130,6 +131,20 @@ def time_whisper(label: str, model, config, device: str, segments: list, batches
         elapsed = time.perf_counter() - start
         print(f"  {label} --batch-clips {b:3d}: {elapsed:7.2f} s, {b / elapsed:6.2f} segments/s, "
               f"{sum(bool(r.text) for r in out)}/{b} with text, {peak_memory(device)}")
+
+
+def base_engines(store, device: str) -> dict[str, Callable[[object], object]]:
+    """``{label: make(config)}`` for the offline Whisper base on both engines, each model loaded once."""
+    from baseline_dub.config import load_config
+    from baseline_dub.stages.translate import WhisperTranslator, load_whisper
+    from baseline_dub.stages.translate.ct2 import CT2Translator, ct2_folder, load_ct2_model, resolve_compute_type
+
+    config = load_config("offline").translate
+    model = load_whisper(store, config.model, device)
+    compute = resolve_compute_type("auto", device)
+    ct2 = load_ct2_model(ct2_folder(store, config), device, compute)
+    return {"base     ": lambda cfg: WhisperTranslator(model, cfg, device),
+            f"base-ct2 ({compute})": lambda cfg: CT2Translator(ct2, cfg, device, compute_type=compute)}
 
 
 def large_v2_random(device: str, layers: int):
@@ -184,15 +199,19 @@ def main(argv: list[str] | None = None) -> int:
                 for seg in (dub.stems.vocals.slice(s.start, s.end) for s in dub.segments)] or clips
     print(f"Whisper, {len(segments)} distinct segments cycled")
     offline_translate = load_config("offline").translate
-    budget.run("whisper base timing", lambda: time_whisper("base     ", dev.translator.model, offline_translate,
-                                                           dev.device, segments, args.batches))
+    for label, make in base_engines(dev.store, dev.device).items():
+        budget.run(f"whisper {label.strip()} timing", lambda label=label, make=make: time_whisper(
+            label, make, offline_translate, dev.device, segments, args.batches))
     paper = dataclasses.replace(load_config("paper").translate, temperatures=(0.0,))
 
     def large() -> None:
         model = large_v2_random(dev.device, args.large_layers)
         dtype = next(model.parameters()).dtype
         print(f"  random large-v2 dims ({args.large_layers} layers per stack), {dtype}, beam {paper.beam_size}")
-        time_whisper("large-v2 ", model, paper, dev.device, segments, args.batches)
+        from baseline_dub.stages.translate import WhisperTranslator
+
+        time_whisper("large-v2 ", lambda cfg: WhisperTranslator(model, cfg, dev.device), paper, dev.device,
+                     segments, args.batches)
 
     budget.run("whisper large-v2 timing", large)
     print(f"gpu_check done in {time.perf_counter() - t0:.1f} s; {peak_memory(dev.device)}")

@@ -2,14 +2,18 @@
 
 Runs the pipeline (models loaded once) over the sample dataset's clips with audio and over mixtures made
 from ../shared/data/real (speech + music at 0 dB), cycling through them until ``--clips`` clips are done,
-and prints RSS after 20 clips and at the end (memory must stay flat over the number of clips).
+and prints RSS after 20 clips and at the end (memory must stay flat over the number of clips), the slowest
+clip's real-time factor (every clip's cost must stay bounded) and the machine's load average.
 
     .venv/bin/python bench/pipeline_speed.py [--profile offline] [--clips 40] [--batch-clips 1]
+        [--engine openai-whisper|ctranslate2] [--compute-type int8]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import resource
 import sys
 import time
@@ -57,20 +61,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=20, help="clips to dub in total (cycling the inputs)")
     parser.add_argument("--batch-clips", type=int, default=1)
     parser.add_argument("--real", type=int, default=6, help="how many real speech files to mix")
+    parser.add_argument("--engine", default=None, help="translate.engine (default: the profile's)")
+    parser.add_argument("--compute-type", default=None, help="translate.compute_type (default: the profile's)")
     args = parser.parse_args(argv)
 
+    from baseline_dub.config import load_config
     from baseline_dub.pipeline import DubPipeline
 
+    config = load_config(args.profile, device=args.device)
+    changes = {k: v for k, v in (("engine", args.engine), ("compute_type", args.compute_type)) if v}
+    config = dataclasses.replace(config, translate=dataclasses.replace(config.translate, **changes))
     t0 = time.perf_counter()
-    pipe = DubPipeline(args.profile, device=args.device)
-    print(f"profile {pipe.config.profile} on {pipe.device}; models loaded in {time.perf_counter() - t0:.1f} s, "
-          f"RSS {rss_mb():.0f} MB")
+    pipe = DubPipeline(config=config)
+    engine = pipe.translator.describe()
+    print(f"profile {pipe.config.profile} on {pipe.device}, translate {engine['translate_engine']}/"
+          f"{engine['translate_compute_type']}; models loaded in {time.perf_counter() - t0:.1f} s, "
+          f"RSS {rss_mb():.0f} MB; load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
     items = inputs(args.real)
     stage_s: dict[str, float] = defaultdict(float)
     per_kind: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     audio_s = wall_s = 0.0
     done = failed = 0
     rss_at: dict[int, float] = {}
+    slowest = (0.0, "")
     i = 0
     while done + failed < args.clips:
         batch = [items[(i + k) % len(items)] for k in range(args.batch_clips)]
@@ -84,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             audio_s += dur
             kind = name.split(":")[0]
             per_kind[kind][0] += dur
-            per_kind[kind][1] += elapsed * dur / sum(it.audio.duration for _, it in batch)
+            share = elapsed * dur / sum(it.audio.duration for _, it in batch)
+            per_kind[kind][1] += share
+            slowest = max(slowest, (share / dur, name))
             if isinstance(res, Exception):
                 failed += 1
                 print(f"  failed {name}: {res}", file=sys.stderr)
@@ -102,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"whole pipeline RTF {wall_s / audio_s:.3f}; clips per hour {3600 * (done + failed) / wall_s:.0f}")
     for kind, (dur, sec) in per_kind.items():
         print(f"  {kind:7s} inputs: {dur:.1f} s audio, RTF {sec / dur:.3f}")
+    print(f"slowest clip: RTF {slowest[0]:.3f} ({slowest[1]}); load average at the end {os.getloadavg()[0]:.2f}")
     for n, mb in sorted(rss_at.items()):
         print(f"RSS after {n} clips: {mb:.0f} MB")
     print(f"RSS now {rss_mb():.0f} MB; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

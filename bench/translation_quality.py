@@ -19,7 +19,7 @@ import numpy as np
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import PROJECT_ROOT, load_config
-from baseline_dub.stages.translate import WhisperTranslator, english_evidence, load_translator, looks_english
+from baseline_dub.stages.translate import english_evidence, load_translator, looks_english
 from baseline_dub.store import Store
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
@@ -46,7 +46,8 @@ def main() -> None:
     store = Store()
     t0 = time.perf_counter()
     translator = load_translator(config, store)
-    print(f"profile {config.profile}, model {config.translate.model} ({store.sha256(config.translate.model)[:12]}), "
+    print(f"profile {config.profile}, model {translator.model_name} ({store.sha256(translator.model_name)[:12]}), "
+          f"engine {translator.engine}/{translator.compute_type}, "
           f"device {translator.device}, beam {config.translate.beam_size}, load {time.perf_counter() - t0:.1f} s")
     ja = transcripts(REAL / "README.md")
     files = sorted((REAL / "ja_speech").glob("*.wav"))
@@ -80,7 +81,7 @@ def main() -> None:
     for f, a, b in zip(files, sequential, batch, strict=True):
         if a.text != b.text:
             print(f"  differs: {f.name}: one-by-one T={a.temperature} {a.text!r} | batch T={b.temperature} {b.text!r}")
-    greedy = WhisperTranslator(translator.model, dataclasses.replace(
+    greedy = type(translator)(translator.model, dataclasses.replace(
         config.translate, beam_size=1, temperatures=(0.0,)), translator.device)
     t = time.perf_counter()
     one = [greedy.translate(a) for a in audios]

