@@ -164,3 +164,18 @@ def test_long_segments_are_windowed_and_joined() -> None:
     translator, model = _translator([("One two three.", -0.2, 0.01)], temperatures=(0.0,), cpu_batch_size=8)
     r = translator.translate(long)
     assert model.calls[0]["rows"] == 3 and r.text == "One two three. One two three. One two three."
+
+
+def test_the_offline_profiles_decode_work_per_segment_is_bounded() -> None:
+    """What the README promises of the offline profile: a segment whose text loops at every temperature costs one
+    greedy decode and one sampled one (best of 5 at 0.4), each of at most 16 + 8 tokens per second: never
+    Whisper's six-temperature ladder of 224 tokens (the 13 s clip that once took 42.5 s)."""
+    offline = load_config("offline", device="cpu").translate
+    model = Scripted([(LOOP, -0.1, 0.01)] * 6)
+    clip = Audio(np.random.default_rng(3).normal(0, 0.1, 13 * 16000).astype(np.float32), 16000)
+    r = CT2Translator(model, offline, "cpu", compute_type="float32").translate(clip)
+    assert r.skipped == "repetitive" and r.text == ""
+    greedy, sampled = model.calls
+    assert (greedy["sampling_topk"], greedy["num_hypotheses"]) == (1, 1)  # top-1: greedy whatever the temperature
+    assert (sampled["sampling_topk"], sampled["sampling_temperature"], sampled["num_hypotheses"]) == (0, 0.4, 5)
+    assert all(c["max_length"] == 4 + 16 + 8 * 13 for c in model.calls)  # prompt + 16 + 13 s * 8 tokens/s
