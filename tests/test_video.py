@@ -136,19 +136,27 @@ def test_run_video_writes_each_clip_video_and_reports_a_missing_one(tmp_path, re
 
 def test_video_arriving_later_is_muxed_by_the_next_video_run(tmp_path, real_dir, loaded):
     """A clip dubbed before its video was there (or by a run without --video) gets its video on the next
-    `run --video`, the same dub again; a dataset with no video clips at all is refused before anything runs."""
+    `run --video`, muxed from the dub already on disk (nothing dubbed twice); a dataset with no video clips at
+    all is refused before anything runs."""
     data, _ = _dataset(tmp_path, real_dir, {"aa/aa000001-clip"})
     out = tmp_path / "run"
     opts = RunOptions(split="test", data=str(data), out=str(out), profile="offline", video=True, progress=False)
     run_split(opts, loaded)
     b = read_manifest(out / "test")["bb/bb000002-clip"]
     dub_before = (out / b["output"]).read_bytes()
-    make_mp4(data / "anim400k_video_clips" / "bb" / "bb000002-clip.mp4", 3.0)
-    again = run_split(opts, loaded)
-    assert again.already_done == 1 and again.done == 1 and not again.missing_video
+    make_mp4(data / "anim400k_video_clips" / "bb" / "bb000002-clip.mp4",
+             round(load_audio(data / "anim400k_audio_clips" / "bb" / "bb000002-clip.wav").duration, 1))
+    mp4 = data / "anim400k_video_clips" / "bb" / "bb000002-clip.mp4"
+    again = run_split(opts)  # no pipeline: with nothing to dub, no model is loaded
+    assert (again.already_done, again.done, again.videos_added, dict(again.missing_video)) == (2, 0, 1, {})
     b = read_manifest(out / "test")["bb/bb000002-clip"]
-    assert b["video"] == "test/bb/bb000002-clip.mp4" and (out / b["video"]).is_file()
-    assert (out / b["output"]).read_bytes() == dub_before  # dubbed again, byte for byte the same
+    assert b["status"] == "done" and b["video"] == "test/bb/bb000002-clip.mp4" and b["video_reason"] is None
+    assert (out / b["output"]).read_bytes() == dub_before
+    _check_mux(out / b["video"], mp4, load_audio(out / b["output"]),
+               load_audio(data / "anim400k_audio_clips" / "bb" / "bb000002-clip.wav"))
+    assert json.loads((out / "test" / "summary.json").read_text())["videos_added"] == 1
+    third = run_split(opts)
+    assert (third.already_done, third.videos_added) == (2, 0)  # nothing left to add
 
     audio_only, _ = _dataset(tmp_path / "audio-only", real_dir, set())
     with pytest.raises(ConfigError, match=r"--video: the dataset at .* has no video clips"):

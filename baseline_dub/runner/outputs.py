@@ -16,6 +16,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,28 @@ def save_video(dub: Any, clip_id: str, wav: Path, srt: Path, video: VideoReader,
     except BaselineDubError as exc:
         return {"video": None, "video_reason": exc.reason, "video_error": str(exc)}
     return {"video": str(mp4.relative_to(out)), "video_reason": None, "video_error": None}
+
+
+@dataclass(frozen=True)
+class _Muxable:
+    """What ``save_video`` reads of a dub: its audio and the source it was made from."""
+
+    audio: Any
+    source: Any
+
+
+def add_video(row: dict[str, Any], source: Any, video: VideoReader, out: Path) -> dict[str, Any]:
+    """A finished clip's row with its dubbed video added, muxed from the dub and subtitles already on disk (no
+    model runs); ``source`` is the clip's decoded audio, or the error that stopped decoding it."""
+    from baseline_dub.audio import load_audio
+
+    if isinstance(source, BaselineDubError):
+        fields = {"video": None, "video_reason": source.reason, "video_error": str(source)}
+    else:
+        wav = out / row["output"]
+        fields = save_video(_Muxable(load_audio(wav), source), row["clip_id"], wav,
+                            out / row["subtitles"]["en_srt"], video, out)
+    return {**row, **fields}
 
 
 def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str,

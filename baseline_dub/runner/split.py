@@ -36,6 +36,7 @@ from baseline_dub.runner.manifest import (
 )
 from baseline_dub.runner.outputs import (  # noqa: F401  (output_paths, save_dub: part of this module's API)
     _now,
+    add_video,
     output_paths,
     prepare_out,
     result_rows,
@@ -150,6 +151,7 @@ class _Run:
     todo: set[str]
     summary: RunSummary
     lock: OutputLock | None = None
+    video_only: set[str] = field(default_factory=set)  # finished clips that need only their video muxed
     writer: ManifestWriter | None = None
     bar: Any = None
     started_at: float = field(default_factory=time.perf_counter)
@@ -183,12 +185,15 @@ class _Run:
         try:
             chosen = select(dataset, opts)
             done_before = done_ids(out, opts.split)
-            if opts.video:  # dubbed by a run without --video (or before its video arrived): dub it again, with it
-                done_before -= without_video(out, opts.split, dataset)
+            video_only: set[str] = set()
+            if opts.video:  # finished by a run without --video, or before its video arrived: mux it now
+                lacking = without_video(out, opts.split, dataset) & done_before
+                video_only = {cid for cid in lacking if has_subtitles(out, opts.split, cid)}
+                done_before -= lacking - video_only  # rows from before subtitles existed: dubbed again
             todo = {c.id for c in chosen if c.id not in done_before}
             summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo),
                                  skipped_entries=[str(s) for s in dataset.skipped_in(opts.split)])
-            run = cls(opts, dataset, out, todo, summary, lock)
+            run = cls(opts, dataset, out, todo, summary, lock, video_only=video_only)
             summary.summary_path = str(run.split_dir / run.summary_name)
         except BaseException:
             if lock is not None:
@@ -209,6 +214,19 @@ class _Run:
         self.writer = ManifestWriter(self.split_dir / manifest_name(self.opts.shard))
         self.bar = tqdm(total=len(self.todo), unit="clip", disable=not self.opts.progress, file=sys.stderr,
                         desc=f"dub {self.opts.split}")
+        if self.video_only:
+            rows = read_manifest(self.split_dir)
+            for cid in sorted(self.video_only):
+                try:
+                    source: Any = self.dataset.audio(cid)
+                except BaselineDubError as exc:
+                    source = exc
+                row = add_video(rows[cid], source, self.dataset.video, self.out)
+                self.writer.write(row)
+                self.summary.videos_added += row["video"] is not None
+                if row.get("video_reason"):
+                    self.summary.missing_video[row["video_reason"]] += 1
+                    tqdm.write(f"video: {row['video_error']}", file=sys.stderr)
 
     def record(self, rows: list[dict[str, Any]], audio_seconds: float, processing_seconds: float) -> None:
         """Write rows to the manifest (durably) and count them."""
@@ -256,6 +274,12 @@ class _Run:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+
+def has_subtitles(out: Path, split: str, clip_id: str) -> bool:
+    """Whether a finished clip's row names its English SubRip file and the file is there (to mux a video)."""
+    srt = (read_manifest(out / split)[clip_id].get("subtitles") or {}).get("en_srt")
+    return bool(srt) and (out / srt).is_file()
 
 
 def without_video(out: Path, split: str, dataset: Any) -> set[str]:

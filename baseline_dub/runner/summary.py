@@ -27,6 +27,7 @@ class RunSummary:
     failed: Counter = field(default_factory=Counter)
     no_speech: Counter = field(default_factory=Counter)
     missing_video: Counter = field(default_factory=Counter)
+    videos_added: int = 0
     duration_mismatch: int = 0
     skipped_entries: list[str] = field(default_factory=list)
     summary_path: str | None = None
@@ -65,6 +66,8 @@ class RunSummary:
             *([f"no video         {sum(self.missing_video.values())} ("
                + ", ".join(f"{k}: {v}" for k, v in sorted(self.missing_video.items()))
                + "; their audio dub is written, video_error in the manifest)"] if self.missing_video else []),
+            *([f"videos added     {self.videos_added} (clips finished before, their dubbed video muxed now)"]
+              if self.videos_added else []),
             f"failed           {self.n_failed} ({failed})",
             f"duration differs {self.duration_mismatch} (audio length vs the annotation's times; "
             "duration_mismatch in the manifest)",
@@ -80,7 +83,7 @@ class RunSummary:
         """The ``summary.json`` object."""
         return {"selected": self.selected, "already_done": self.already_done, "done": self.done,
                 "no_speech": dict(self.no_speech), "missing_audio": self.missing, "failed": dict(self.failed),
-                "missing_video": dict(self.missing_video),
+                "missing_video": dict(self.missing_video), "videos_added": self.videos_added,
                 "duration_mismatch": self.duration_mismatch, "skipped_entries": len(self.skipped_entries),
                 "skipped_entry_list": list(self.skipped_entries), "audio_seconds": self.audio_seconds,
                 "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,
