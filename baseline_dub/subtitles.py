@@ -92,6 +92,30 @@ def to_srt(cues: Sequence[Cue]) -> str:
                    for i, c in enumerate(cues, 1))
 
 
+def _seconds(stamp: str) -> float:
+    hours, minutes, rest = stamp.strip().replace(",", ".").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+def parse_srt(text: str) -> list[Cue]:
+    """The cues of SubRip text as ``to_srt`` writes it (index line, timing line, text lines, blank line)."""
+    cues = []
+    for block in text.replace("\r\n", "\n").strip().split("\n\n"):
+        lines = block.split("\n")
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue
+        start, end = lines[timing].split("-->")
+        cues.append(Cue(_seconds(start), _seconds(end), " ".join(lines[timing + 1:])))
+    return cues
+
+
+def clip_cues(cues: Sequence[Cue], seconds: float) -> list[Cue]:
+    """The cues cut at ``seconds`` (a video's length): later ones dropped, one that runs past it shortened."""
+    return [Cue(c.start, min(c.end, round(seconds, 3)), c.text) for c in cues
+            if min(c.end, seconds) - c.start >= _MIN_CUE_SECONDS]
+
+
 def subtitle_paths(dub: Path) -> dict[str, Path]:
     """The companions of ``<clip>.wav``: ``en_vtt`` (``<clip>.en.vtt``), ``en_srt`` and ``ja_vtt``."""
     stem = dub.with_suffix("")

@@ -23,6 +23,7 @@ from pathlib import Path
 from baseline_dub.atomic import part_path
 from baseline_dub.audio import Audio, write_audio
 from baseline_dub.errors import AudioError
+from baseline_dub.subtitles import clip_cues, parse_srt, to_srt
 
 AUDIO_BITRATE = "192k"
 
@@ -80,8 +81,11 @@ def mux_dub(video: str | Path, dub: Audio, original: Audio, subtitles_srt: str |
         inputs = ["-i", str(video), "-i", str(tracks[0]), "-i", str(tracks[1])]
         maps = ["-map", "0:v:0", "-map", "1:a:0", "-map", "2:a:0"]
         subs: list[str] = []
-        if subtitles_srt is not None:
-            inputs += ["-i", str(subtitles_srt)]
+        if subtitles_srt is not None:  # cues past the video's end would make the mp4 longer than its video
+            clipped = Path(work) / "dub.en.srt"
+            cues = clip_cues(parse_srt(Path(subtitles_srt).read_text(encoding="utf-8")), info.duration)
+            clipped.write_text(to_srt(cues), encoding="utf-8")
+            inputs += ["-i", str(clipped)]
             maps += ["-map", "3:s:0"]
             subs = ["-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
         cmd = [_ffmpeg_tool("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", *inputs, *maps,

@@ -10,7 +10,7 @@ import pytest
 from baseline_dub.atomic import part_path
 from baseline_dub.runner.outputs import clip_name, stray_parts
 from baseline_dub.runner.shards import in_shard
-from baseline_dub.subtitles import Cue, dub_cues, source_cues, to_srt, to_vtt, write_subtitles
+from baseline_dub.subtitles import Cue, clip_cues, dub_cues, parse_srt, source_cues, to_srt, to_vtt, write_subtitles
 
 SEGMENTS = [
     # placed where the remix put it; stretched by 1.25 (sounds 2.0 s), 0.2 s of it cut
@@ -69,3 +69,12 @@ def test_stray_parts_of_a_clips_companions_belong_to_its_shard(tmp_path, name):
     other = ((shard[0] + 1) % 3, 3)
     assert stray_parts(tmp_path / "test", shard, False, set()) == [stray]
     assert stray_parts(tmp_path / "test", other, False, set()) == []
+
+
+def test_srt_reads_back_and_clips_to_a_videos_length() -> None:
+    cues = [Cue(0.5, 1.5, "Hello."), Cue(2.0, 4.9, "Still --> here."), Cue(4.0, 6.0, "Gone.")]
+    back = parse_srt(to_srt(cues))
+    assert back == [Cue(0.5, 1.5, "Hello."), Cue(2.0, 4.9, "Still -> here."), Cue(4.0, 6.0, "Gone.")]
+    assert clip_cues(back, 2.5) == [Cue(0.5, 1.5, "Hello."), Cue(2.0, 2.5, "Still -> here.")]
+    assert clip_cues(back, 2.02) == [Cue(0.5, 1.5, "Hello.")]  # 0.02 s left of a cue is rounding, not speech
+    assert parse_srt("") == []

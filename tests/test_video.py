@@ -47,7 +47,9 @@ def test_mux_dub_copies_the_video_and_tags_the_tracks(tmp_path, real_dir):
     other = load_audio(real_dir / "ja_speech" / SPEECH_B).fit_length(speech.frames)
     source = make_mp4(tmp_path / "clip.mp4", 2.5)
     srt = tmp_path / "clip.en.srt"
-    srt.write_text("1\n00:00:00,500 --> 00:00:01,500\nHello.\n\n", encoding="utf-8")
+    # a cue that runs past the video's end and one after it: neither may make the mp4 longer than its video
+    srt.write_text("1\n00:00:00,500 --> 00:00:01,500\nHello.\n\n2\n00:00:02,000 --> 00:00:04,900\nStill here.\n\n"
+                   "3\n00:00:04,000 --> 00:00:06,000\nGone.\n\n", encoding="utf-8")
     # the audio runs longer than the video: cut to the video's length (and a short one is padded)
     out = mux_dub(source, speech, other, srt, tmp_path / "out" / "clip.mp4")
     _check_mux(out, source, speech, other)
