@@ -15,7 +15,8 @@ from pathlib import Path
 
 from baseline_dub import download as dl
 from baseline_dub.errors import BaselineDubError, DownloadError
-from baseline_dub.store import ModelEntry, Store
+from baseline_dub.registry import ModelEntry
+from baseline_dub.store import Store
 
 
 @dataclass(frozen=True)

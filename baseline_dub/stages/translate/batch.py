@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,25 +140,16 @@ def _grouped_task_class() -> type:
     return GroupedTask
 
 
-def _decode_with_fallback(model: Any, features: Any, options: dict[str, Any], temperatures: Sequence[float],
-                          rules: SkipRules) -> list[Decoded]:
-    """Whisper's ``decode_with_fallback`` for a batch of encoded windows: each pass re-decodes only
-    the windows that still need a fallback."""
-    import whisper
-
-    attempts: list[list[tuple[Any, float]]] = [[] for _ in range(features.shape[0])]
-    pending = list(range(features.shape[0]))
+def with_fallback(count: int, temperatures: Sequence[float], rules: SkipRules,
+                  decode: Callable[[list[int], float], Sequence[Any]]) -> list[Decoded]:
+    """Whisper's ``decode_with_fallback`` for ``count`` windows decoded together, shared by both engines:
+    ``decode(indices, t)`` decodes those windows at temperature ``t``; each pass re-decodes only the windows
+    that still need a fallback, and each window's accepted (or best) attempt is kept (``_best``)."""
+    attempts: list[list[tuple[Any, float]]] = [[] for _ in range(count)]
+    pending = list(range(count))
     for t in temperatures:
-        kwargs = dict(options)
-        if t > 0:
-            kwargs.pop("beam_size", None)
-            kwargs.pop("patience", None)
-        else:
-            kwargs.pop("best_of", None)
-        task = _grouped_task_class()(model, whisper.DecodingOptions(**kwargs, temperature=t))
-        decoded = task.run(features[pending])
         retry = []
-        for index, result in zip(pending, decoded, strict=True):
+        for index, result in zip(pending, decode(pending, t), strict=True):
             attempts[index].append((result, t))
             if needs_fallback(result, rules):
                 retry.append(index)
@@ -166,6 +157,33 @@ def _decode_with_fallback(model: Any, features: Any, options: dict[str, Any], te
         if not pending:
             break
     return [_best(tries, rules) for tries in attempts]
+
+
+def per_language(languages: Sequence[str], decode: Callable[[list[int], str], list[Decoded]]) -> list[Decoded]:
+    """Decode windows grouped by their (detected) language, ``decode(indices, language)``; results in order."""
+    out: list[Decoded | None] = [None] * len(languages)
+    for language in dict.fromkeys(languages):
+        group = [i for i, lang in enumerate(languages) if lang == language]
+        for i, d in zip(group, decode(group, language), strict=True):
+            out[i] = d
+    return [d for d in out if d is not None]
+
+
+def _decode_with_fallback(model: Any, features: Any, options: dict[str, Any], temperatures: Sequence[float],
+                          rules: SkipRules) -> list[Decoded]:
+    """``with_fallback`` on openai-whisper's decoder, reusing the encoder output ``features``."""
+    import whisper
+
+    def decode(indices: list[int], t: float) -> Sequence[Any]:
+        kwargs = dict(options)
+        if t > 0:
+            kwargs.pop("beam_size", None)
+            kwargs.pop("patience", None)
+        else:
+            kwargs.pop("best_of", None)
+        return _grouped_task_class()(model, whisper.DecodingOptions(**kwargs, temperature=t)).run(features[indices])
+
+    return with_fallback(features.shape[0], temperatures, rules, decode)
 
 
 def _best(attempts: list[tuple[Any, float]], rules: SkipRules) -> Decoded:
@@ -202,14 +220,8 @@ def decode_batch(model: Any, segments: Sequence[np.ndarray], options: dict[str, 
             return _decode_with_fallback(model, features, options, temperatures, rules)
         _, probs = model.detect_language(features)
     languages = [max(p, key=p.get) for p in probs]
-    out: list[Decoded | None] = [None] * len(segments)
-    for language in dict.fromkeys(languages):
-        group = [i for i, lang in enumerate(languages) if lang == language]
-        decoded = _decode_with_fallback(model, features[group], {**options, "language": language},
-                                        temperatures, rules)
-        for i, d in zip(group, decoded, strict=True):
-            out[i] = d
-    return [d for d in out if d is not None]
+    return per_language(languages, lambda group, language: _decode_with_fallback(
+        model, features[group], {**options, "language": language}, temperatures, rules))
 
 
 def decode_long(model: Any, samples: np.ndarray, options: dict[str, Any], temperatures: Sequence[float],

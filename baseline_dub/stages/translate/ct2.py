@@ -12,7 +12,8 @@ own windowing and fallback; here the loop is the project's:
 - temperature 0 decodes with ``beam_size`` (greedy at 1), each later temperature samples ``best_of``
   candidates; only the segments that still need a fallback (``batch.needs_fallback``: repetitive, or
   unlikely with ``fallback_on_logprob``, unless silence) are decoded again, and when every temperature
-  fails ``batch._best`` keeps the most likely attempt that is not repetitive;
+  fails the most likely attempt that is not repetitive is kept: the same loop as the other engine's
+  (``batch.with_fallback``);
 - ``max_tokens_per_second`` caps the tokens as in the other engine; sampling is seeded (``seed`` 0);
 - a segment over 30 s is cut into 30 s windows decoded in the same batch and joined (openai-whisper's
   engine seeks by timestamps instead; diarized segments are rarely that long).
@@ -37,11 +38,11 @@ from baseline_dub.stages.translate.batch import (
     SAMPLE_RATE,
     WINDOW_SECONDS,
     Decoded,
-    _best,
     compression_ratio,
     is_silent,
-    needs_fallback,
+    per_language,
     segment_mel,
+    with_fallback,
 )
 from baseline_dub.stages.types import Translation
 from baseline_dub.store import Store
@@ -165,23 +166,15 @@ class CT2Translator(EngineBase):
                        tokens=len(tokens))
 
     def _decode_group(self, features: np.ndarray, task: str, language: str, max_new: int) -> list[Decoded]:
-        """Temperature fallback for windows of one language, re-decoding only those still failing."""
+        """Temperature fallback for windows of one language (``batch.with_fallback``)."""
         tokenizer = self._tokenizer(task, language)
         prompt = list(tokenizer.sot_sequence_including_notimestamps)
-        attempts: list[list[tuple[Attempt, float]]] = [[] for _ in range(len(features))]
-        pending = list(range(len(features)))
-        for t in self.config.temperatures:
-            results = self._generate(features[pending], prompt, t, max_new)
-            retry = []
-            for index, result in zip(pending, results, strict=True):
-                attempt = self._attempt(result, tokenizer, language)
-                attempts[index].append((attempt, t))
-                if needs_fallback(attempt, self.rules):
-                    retry.append(index)
-            pending = retry
-            if not pending:
-                break
-        return [_best(tries, self.rules) for tries in attempts]
+
+        def decode(indices: list[int], t: float) -> list[Attempt]:
+            results = self._generate(features[indices], prompt, t, max_new)
+            return [self._attempt(r, tokenizer, language) for r in results]
+
+        return with_fallback(len(features), self.config.temperatures, self.rules, decode)
 
     def _decode_windows(self, windows: list[np.ndarray], task: str, language: str | None) -> list[Decoded]:
         import ctranslate2
@@ -191,12 +184,7 @@ class CT2Translator(EngineBase):
         features = np.asarray(encoded)
         max_new = token_cap(self.config, max(w.size for w in windows) / SAMPLE_RATE)
         languages = [language] * len(windows) if language else self._detect(encoded)
-        out: list[Decoded | None] = [None] * len(windows)
-        for lang in dict.fromkeys(languages):
-            group = [i for i, x in enumerate(languages) if x == lang]
-            for i, d in zip(group, self._decode_group(features[group], task, lang, max_new), strict=True):
-                out[i] = d
-        return [d for d in out if d is not None]
+        return per_language(languages, lambda group, lang: self._decode_group(features[group], task, lang, max_new))
 
     def _run(self, audios: Sequence[Audio], task: str, language: str) -> list[Translation]:
         import ctranslate2
