@@ -151,7 +151,7 @@ class _Run:
     todo: set[str]
     summary: RunSummary
     lock: OutputLock | None = None
-    video_only: set[str] = field(default_factory=set)  # finished clips that need only their video muxed
+    video_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # finished clips needing only a video
     writer: ManifestWriter | None = None
     bar: Any = None
     started_at: float = field(default_factory=time.perf_counter)
@@ -185,15 +185,16 @@ class _Run:
         try:
             chosen = select(dataset, opts)
             done_before = done_ids(out, opts.split)
-            video_only: set[str] = set()
+            video_rows: dict[str, dict[str, Any]] = {}
             if opts.video:  # finished by a run without --video, or before its video arrived: mux it now
-                lacking = without_video(out, opts.split, dataset) & done_before
-                video_only = {cid for cid in lacking if has_subtitles(out, opts.split, cid)}
-                done_before -= lacking - video_only  # rows from before subtitles existed: dubbed again
+                rows = read_manifest(split_dir)
+                lacking = {cid for cid in done_before if lacks_video(rows[cid], out, dataset)}
+                video_rows = {cid: rows[cid] for cid in lacking if has_subtitles(rows[cid], out)}
+                done_before -= lacking - video_rows.keys()  # rows from before subtitles existed: dubbed again
             todo = {c.id for c in chosen if c.id not in done_before}
             summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo),
                                  skipped_entries=[str(s) for s in dataset.skipped_in(opts.split)])
-            run = cls(opts, dataset, out, todo, summary, lock, video_only=video_only)
+            run = cls(opts, dataset, out, todo, summary, lock, video_rows=video_rows)
             summary.summary_path = str(run.split_dir / run.summary_name)
         except BaseException:
             if lock is not None:
@@ -214,19 +215,23 @@ class _Run:
         self.writer = ManifestWriter(self.split_dir / manifest_name(self.opts.shard))
         self.bar = tqdm(total=len(self.todo), unit="clip", disable=not self.opts.progress, file=sys.stderr,
                         desc=f"dub {self.opts.split}")
-        if self.video_only:
-            rows = read_manifest(self.split_dir)
-            for cid in sorted(self.video_only):
-                try:
-                    source: Any = self.dataset.audio(cid)
-                except BaselineDubError as exc:
-                    source = exc
-                row = add_video(rows[cid], source, self.dataset.video, self.out)
-                self.writer.write(row)
-                self.summary.videos_added += row["video"] is not None
-                if row.get("video_reason"):
-                    self.summary.missing_video[row["video_reason"]] += 1
-                    tqdm.write(f"video: {row['video_error']}", file=sys.stderr)
+        for cid, row in sorted(self.video_rows.items()):
+            try:
+                source: Any = self.dataset.audio(cid)
+            except BaselineDubError as exc:
+                source = exc
+            row = add_video(row, source, self.dataset.video, self.out)
+            self.writer.write(row)
+            self.summary.videos_added += row["video"] is not None
+            self._count_video(row)
+
+    def _count_video(self, row: dict[str, Any]) -> None:
+        """Count and say a ``--video`` clip whose dubbed video could not be made."""
+        from tqdm import tqdm
+
+        if row.get("video_reason"):
+            self.summary.missing_video[row["video_reason"]] += 1
+            tqdm.write(f"video: {row['video_error']}", file=sys.stderr)
 
     def record(self, rows: list[dict[str, Any]], audio_seconds: float, processing_seconds: float) -> None:
         """Write rows to the manifest (durably) and count them."""
@@ -237,9 +242,7 @@ class _Run:
         self.summary.processing_seconds += processing_seconds
         for row in rows:
             self.writer.write(row)
-            if row.get("video_reason"):
-                self.summary.missing_video[row["video_reason"]] += 1
-                tqdm.write(f"video: {row['video_error']}", file=sys.stderr)
+            self._count_video(row)
             if row.get("duration_mismatch") is not None:
                 self.summary.duration_mismatch += 1
                 tqdm.write(f"duration: {row['warning']}", file=sys.stderr)
@@ -276,16 +279,15 @@ class _Run:
             self.lock = None
 
 
-def has_subtitles(out: Path, split: str, clip_id: str) -> bool:
+def has_subtitles(row: dict[str, Any], out: Path) -> bool:
     """Whether a finished clip's row names its English SubRip file and the file is there (to mux a video)."""
-    srt = (read_manifest(out / split)[clip_id].get("subtitles") or {}).get("en_srt")
+    srt = (row.get("subtitles") or {}).get("en_srt")
     return bool(srt) and (out / srt).is_file()
 
 
-def without_video(out: Path, split: str, dataset: Any) -> set[str]:
-    """Finished clips whose dubbed video is not on disk although the dataset now holds their video clip."""
-    return {cid for cid, row in read_manifest(out / split).items()
-            if not (row.get("video") and (out / row["video"]).is_file()) and dataset.has_video(cid)}
+def lacks_video(row: dict[str, Any], out: Path, dataset: Any) -> bool:
+    """A finished clip whose dubbed video is not on disk although the dataset now holds its video clip."""
+    return not (row.get("video") and (out / row["video"]).is_file()) and dataset.has_video(row["clip_id"])
 
 
 def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
