@@ -64,3 +64,26 @@ def umask_permissions(path: Path) -> None:
         executable = p.is_dir() or os.stat(p).st_mode & 0o100
         os.chmod(p, (0o777 if executable else 0o666) & ~umask)
 
+
+def widen_private_modes(path: Path) -> bool:
+    """Give the files and folders under ``path`` that are exactly 0600 / 0700 and owned by this user (what
+    ``mkstemp``/``mkdtemp`` leave) the umask's permissions (``umask_permissions``); anything else is left as
+    it is. Returns whether something changed. Weights an earlier version installed 0600 become readable."""
+    paths = [path, *path.rglob("*")] if path.is_dir() else [path]
+    private = [p for p in paths if not p.is_symlink() and p.stat().st_uid == os.getuid()
+               and p.stat().st_mode & 0o777 in (0o600, 0o700)]
+    try:
+        for p in private:
+            if p.is_dir():
+                _widen_folder(p)
+            else:
+                umask_permissions(p)
+    except OSError:  # a read-only file system: the files stay as they are, as readable as before
+        return False
+    return bool(private)
+
+
+def _widen_folder(path: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o777 & ~umask)

@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from baseline_dub import download as dl
-from baseline_dub.atomic import atomic_write_text, umask_permissions
+from baseline_dub.atomic import atomic_write_text, umask_permissions, widen_private_modes
 from baseline_dub.config import SOURCE_CHECKOUT
 from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
 from baseline_dub.hashing import sha256_file as sha256_file  # re-exported: the store's public API
@@ -211,6 +211,7 @@ class Store:
         if target.exists():
             state = self.status(name)
             if state in ("ok", "unpinned"):
+                widen_private_modes(target)  # installed 0600 by an earlier version: readable as the umask allows
                 return target
             raise ChecksumError(
                 f"model {name} at {target} is corrupt (sha256 differs from the registry); delete it and retry"

