@@ -28,6 +28,7 @@ from baseline_dub.mushra.stimuli import (
     build_mushra,
     fade,
     lowpass,
+    prepare_item,
     speech_window_start,
 )
 from baseline_dub.mushra.webmushra import MAX_CONDITIONS, mushra_pages
@@ -328,3 +329,19 @@ def test_config_refuses_long_or_crowded_pages():
         webmushra_config("t", "T", [MushraItem("item01", "x/y", (ref, *many))])
     ok = webmushra_config("t", "T", [MushraItem("item01", "x/y", (ref, *many[:12]))])
     assert len(mushra_pages(ok)[0]["stimuli"]) == 12
+
+
+def test_a_five_one_reference_becomes_stereo_with_its_dialogue():
+    """webMUSHRA plays mono or stereo only: a 5.1 gold clip (real speech in the centre channel, as films
+    carry dialogue) gives stereo conditions in which that speech is still there, in both channels."""
+    speech = load_audio(sorted((Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "ja_speech")
+                               .glob("*.wav"))[0]).mono().resample(RATE)
+    five_one = np.zeros((6, speech.frames), dtype=np.float32)
+    five_one[2] = speech.samples[0]  # L R C LFE Ls Rs: dialogue in the centre only
+    dub = Audio(speech.samples * np.float32(0.5), RATE)
+    item = prepare_item(Audio(five_one, RATE), {"baseline": dub}, rate=RATE)
+    assert {a.channels for a in item.conditions.values()} == {2}
+    ref = item.conditions["reference"].samples
+    cut = speech.samples[0, int(round(item.start_seconds * RATE)):][: ref.shape[1]]
+    for channel in ref:
+        assert abs(np.corrcoef(channel, cut)[0, 1]) > 0.99

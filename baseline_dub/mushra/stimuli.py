@@ -4,7 +4,9 @@ Per chosen clip (a seeded shuffle of the split, first ``items`` clips that have 
 finished dub in every system), every condition is made like this, in this order:
 
 1. **Rate and channels.** Everything is resampled to ``rate`` (48 kHz by default; one of
-   webMUSHRA's rates) and given the reference's channel count (mono is repeated, more is down-mixed).
+   webMUSHRA's rates) and given the reference's channel count, at most 2: webMUSHRA plays mono or
+   stereo, so a 5.1 reference is down-mixed to stereo (ITU-R BS.775, the centre's dialogue kept);
+   a mono dub is repeated, more channels are down-mixed.
 2. **Length.** The reference is the gold EN clip. A dub follows the JP clip's timeline, and the JP and
    EN clips differ in duration, so each dub (and extra system) is cut at its end, or zero-padded at its
    end, to exactly the reference's number of samples: all conditions start at the clip start.
@@ -67,6 +69,7 @@ FILTER_ORDER = 24
 FADE_SECONDS = 0.02
 SPEECH_BAND_HZ = (300.0, 3400.0)
 MIN_REFERENCE_SECONDS = 1.0
+MAX_CHANNELS = 2  # webMUSHRA's players take mono or stereo files
 _HOP_SECONDS = 0.01
 
 
@@ -131,7 +134,7 @@ class PreparedItem:
 def prepare_item(reference: Audio, systems: Mapping[str, Audio], *, rate: int = 48000,
                  target_lufs: float = -23.0, max_seconds: float = MAX_SECONDS) -> PreparedItem:
     """Make one item's conditions from the gold reference and the systems' dubs (steps 1-6 of the module doc)."""
-    ref = reference.resample(rate)
+    ref = reference.to(rate, min(reference.channels, MAX_CHANNELS))
     length = ref.frames
     dubs = {name: audio.to(rate, ref.channels).fit_length(length) for name, audio in systems.items()}
     frames = min(length, int(round(max_seconds * rate)))
