@@ -55,35 +55,29 @@ def umask_permissions(path: Path) -> None:
     Libraries that fetch or convert weights write through ``mkstemp``/``mkdtemp`` (0600/0700): in a models
     folder shared on a cluster nobody else could read them. Executable bits are kept as the umask allows.
     """
-    umask = os.umask(0)
-    os.umask(umask)
     paths = [path, *path.rglob("*")] if path.is_dir() else [path]
     for p in paths:
-        if p.is_symlink():
-            continue
-        executable = p.is_dir() or os.stat(p).st_mode & 0o100
-        os.chmod(p, (0o777 if executable else 0o666) & ~umask)
+        if not p.is_symlink():
+            _umask_mode(p)
 
 
-def widen_private_modes(path: Path) -> bool:
+def widen_private_modes(path: Path) -> None:
     """Give the files and folders under ``path`` that are exactly 0600 / 0700 and owned by this user (what
-    ``mkstemp``/``mkdtemp`` leave) the umask's permissions (``umask_permissions``); anything else is left as
-    it is. Returns whether something changed. Weights an earlier version installed 0600 become readable."""
+    ``mkstemp``/``mkdtemp`` leave) the umask's permissions; anything else is left as it is. Weights an
+    earlier version installed 0600 become readable; a read-only file system leaves them as they were."""
     paths = [path, *path.rglob("*")] if path.is_dir() else [path]
-    private = [p for p in paths if not p.is_symlink() and p.stat().st_uid == os.getuid()
-               and p.stat().st_mode & 0o777 in (0o600, 0o700)]
     try:
-        for p in private:
-            if p.is_dir():
-                _widen_folder(p)
-            else:
-                umask_permissions(p)
+        for p in paths:
+            st = p.lstat()
+            if not p.is_symlink() and st.st_uid == os.getuid() and st.st_mode & 0o777 in (0o600, 0o700):
+                _umask_mode(p)
     except OSError:  # a read-only file system: the files stay as they are, as readable as before
-        return False
-    return bool(private)
+        return
 
 
-def _widen_folder(path: Path) -> None:
+def _umask_mode(path: Path) -> None:
+    """0666 (0777 for folders and executables) less the umask, on ``path`` itself."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(path, 0o777 & ~umask)
+    executable = path.is_dir() or os.stat(path).st_mode & 0o100
+    os.chmod(path, (0o777 if executable else 0o666) & ~umask)

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     import ctranslate2
     from whisper.tokenizer import get_tokenizer
 
+    from baseline_dub.audio import Audio
     from baseline_dub.config import load_config
     from baseline_dub.stages.translate.base import token_cap
     from baseline_dub.stages.translate.batch import SAMPLE_RATE, WINDOW_SECONDS, compression_ratio, segment_mel
@@ -49,27 +50,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"profile {config.profile}, CTranslate2 float32 on the CPU ({os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.2f}); {sum(len(s) for _, s in sets)} segments in {len(sets)} files/clips")
 
-    def run(samples: np.ndarray, frames: int) -> tuple[float, float, str]:
-        mel = segment_mel(samples, model.n_mels).numpy().astype(np.float32)[None, :, :frames]
+    def run(mel: np.ndarray, seconds: float, frames: int) -> tuple[float, float, str]:
         t0 = time.perf_counter()
-        encoded = model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel)), to_cpu=True)
+        window = np.ascontiguousarray(mel[None, :, :frames])
+        encoded = model.encode(ctranslate2.StorageView.from_array(window), to_cpu=True)
         t1 = time.perf_counter()
         result = model.generate(encoded, [prompt], beam_size=1, suppress_blank=True,
-                                max_length=len(prompt) + token_cap(cfg, samples.size / SAMPLE_RATE))
+                                max_length=len(prompt) + token_cap(cfg, seconds))
         t2 = time.perf_counter()
         text = tokenizer.decode([t for t in result[0].sequences_ids[0] if t < tokenizer.eot]).strip()
         return t1 - t0, t2 - t1, text
 
+    def mel_of(audio: Audio) -> tuple[np.ndarray, float]:
+        samples = audio.to(SAMPLE_RATE, 1).samples[0][: int(WINDOW_SECONDS * SAMPLE_RATE)]
+        return segment_mel(samples, model.n_mels).numpy().astype(np.float32), samples.size / SAMPLE_RATE
+
     full_frames = int(WINDOW_SECONDS * 100)
-    run(sets[0][1][0].to(SAMPLE_RATE, 1).samples[0], full_frames)  # warm-up
+    run(*mel_of(sets[0][1][0]), full_frames)  # warm-up
     totals = np.zeros(3)
     same = repetitive = count = 0
     for _, segs in sets:
         for audio in segs:
-            samples = audio.to(SAMPLE_RATE, 1).samples[0][: int(WINDOW_SECONDS * SAMPLE_RATE)]
-            frames = min(full_frames, 2 * int(np.ceil((samples.size / SAMPLE_RATE + 1.0) * 50)))
-            enc, dec, text = run(samples, full_frames)
-            short_enc, _, short_text = run(samples, frames)
+            mel, seconds = mel_of(audio)
+            frames = min(full_frames, 2 * int(np.ceil((seconds + 1.0) * 50)))
+            enc, dec, text = run(mel, seconds, full_frames)
+            short_enc, _, short_text = run(mel, seconds, frames)
             totals += (enc, dec, short_enc)
             count += 1
             same += short_text == text

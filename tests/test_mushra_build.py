@@ -331,11 +331,10 @@ def test_config_refuses_long_or_crowded_pages():
     assert len(mushra_pages(ok)[0]["stimuli"]) == 12
 
 
-def test_a_five_one_reference_becomes_stereo_with_its_dialogue():
+def test_a_five_one_reference_becomes_stereo_with_its_dialogue(real_dir):
     """webMUSHRA plays mono or stereo only: a 5.1 gold clip (real speech in the centre channel, as films
     carry dialogue) gives stereo conditions in which that speech is still there, in both channels."""
-    speech = load_audio(sorted((Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "ja_speech")
-                               .glob("*.wav"))[0]).mono().resample(RATE)
+    speech = load_audio(sorted((real_dir / "ja_speech").glob("*.wav"))[0]).mono().resample(RATE)
     five_one = np.zeros((6, speech.frames), dtype=np.float32)
     five_one[2] = speech.samples[0]  # L R C LFE Ls Rs: dialogue in the centre only
     dub = Audio(speech.samples * np.float32(0.5), RATE)
