@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from baseline_dub.telemetry import pyannote_telemetry_off
+
+pyannote_telemetry_off()  # before anything can import pyannote.audio (baseline_dub/telemetry.py)
+
 __version__ = "0.1.0"
 __all__ = ["Dataset", "Dub", "DubPipeline", "dub_clip", "__version__"]
 

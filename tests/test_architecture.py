@@ -15,7 +15,7 @@ from pathlib import Path
 from baseline_dub.config import PACKAGE_ROOT
 
 FOUNDATIONS = ("audio", "atomic", "errors", "config", "devices", "profiles", "store", "download", "fetch", "npm_pack",
-               "speaker", "subtitles", "video", "hashing", "registry", "model_sources")
+               "speaker", "subtitles", "video", "hashing", "registry", "model_sources", "telemetry")
 # (rank, part, module prefixes): a module may import its own part or a part of lower rank.
 PARTS: list[tuple[int, str, tuple[str, ...]]] = [
     (0, "foundations", tuple(f"baseline_dub.{m}" for m in FOUNDATIONS)),

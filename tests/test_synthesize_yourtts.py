@@ -18,116 +18,24 @@ moving a models directory. It is loaded from a ``Store`` entry of kind ``coqui``
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from paper_models import YOURTTS_LANGUAGES, write_yourtts_release
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError
 from baseline_dub.store import ModelEntry, Store, load_registry, sha256_tree
 
-D_VECTOR = 512  # YourTTS's d-vector size (the H/ASP speaker encoder's projection)
-LANGUAGES = {"en": 0, "fr-fr": 1, "pt-br": 2}
-SE_MELS = 16  # YourTTS's encoder reads 64 mel bands; 16 make its (fixed-size) ResNet 4x cheaper on the CPU
-
-
-def _legacy_weight_norm(state: dict) -> dict:
-    """A state dict in 2022's naming: weight-normed weights as ``weight_g``/``weight_v`` (torch's
-    parametrizations read them back through their compatibility hook)."""
-    return {re.sub(r"parametrizations\.weight\.original([01])$", lambda m: "weight_" + "gv"[int(m[1])], k): v
-            for k, v in state.items()}
-
-
-def _radam_state(params: list[torch.nn.Parameter], step: bool) -> dict:
-    """An RAdam optimizer's state dict (after one step, or before any), as the trainer saves it."""
-    from TTS.utils.radam import RAdam
-
-    optimizer = RAdam(params, lr=2e-4, betas=(0.8, 0.99), eps=1e-9, weight_decay=0.01)
-    if step:
-        for p in params:
-            p.grad = torch.full_like(p, 1e-3)
-        optimizer.step()
-        for p in params:
-            p.grad = None
-    return optimizer.state_dict()
-
-
-def build_yourtts_release(folder: Path, stale_root: Path) -> None:
-    """Write a randomly initialised YourTTS-shaped Coqui model folder, saved as the trainer saves."""
-    from TTS.config.shared_configs import BaseAudioConfig
-    from TTS.encoder.configs.speaker_encoder_config import SpeakerEncoderConfig
-    from TTS.encoder.utils.generic_utils import setup_encoder_model
-    from TTS.tts.configs.shared_configs import CharactersConfig
-    from TTS.tts.configs.vits_config import VitsArgs, VitsConfig
-    from TTS.tts.models.vits import Vits
-
-    folder.mkdir(parents=True)
-    torch.manual_seed(0)
-    se_config = SpeakerEncoderConfig(
-        num_loader_workers=0, num_classes_in_batch=2, num_utter_per_class=2,
-        model_params={"model_name": "resnet", "input_dim": SE_MELS, "proj_dim": D_VECTOR, "use_torch_spec": True,
-                      "log_input": True},
-        audio=BaseAudioConfig(sample_rate=16000, num_mels=SE_MELS, fft_size=512, win_length=400, hop_length=160,
-                              preemphasis=0.97, mel_fmin=0.0, mel_fmax=8000.0, do_trim_silence=False))
-    encoder = setup_encoder_model(se_config)
-    torch.save({"model": encoder.state_dict(), "optimizer": None, "step": 0, "epoch": 0, "loss": 0.0,
-                "date": "January 01, 2022"}, folder / "model_se.pth")
-    se_config.save_json(str(folder / "config_se.json"))
-    (folder / "language_ids.json").write_text(json.dumps(LANGUAGES))
-    rng = np.random.default_rng(0)
-    (folder / "speakers.json").write_text(json.dumps({
-        f"VCTK_p{225 + i}/p{225 + i}_001.wav": {"name": f"VCTK_p{225 + i}",
-                                                "embedding": rng.standard_normal(D_VECTOR).round(4).tolist()}
-        for i in range(2)}))
-    # built against the real side files, then saved naming a stale folder (as after a move)
-    args = VitsArgs(
-        hidden_channels=8, hidden_channels_ffn_text_encoder=16, num_heads_text_encoder=2,
-        num_layers_text_encoder=10, num_layers_posterior_encoder=1, num_layers_flow=1,
-        resblock_type_decoder="2", upsample_initial_channel_decoder=16, periods_multi_period_discriminator=[],
-        out_channels=513, use_d_vector_file=True, d_vector_file=[str(folder / "speakers.json")],
-        d_vector_dim=D_VECTOR, use_language_embedding=True, embedded_language_dim=4,
-        language_ids_file=str(folder / "language_ids.json"),
-        speaker_encoder_model_path=str(folder / "model_se.pth"),
-        speaker_encoder_config_path=str(folder / "config_se.json"),
-        use_speaker_encoder_as_loss=True, init_discriminator=True)
-    config = VitsConfig(
-        model_args=args, audio=BaseAudioConfig(sample_rate=16000, fft_size=1024, win_length=1024, hop_length=256,
-                                               num_mels=80, mel_fmax=None),
-        use_phonemes=False, text_cleaner="multilingual_cleaners", test_sentences=[],
-        characters=CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters", pad="_", eos="&",
-                                    bos="*", blank=None, characters="abcdefghijklmnopqrstuvwxyz ",
-                                    punctuations="!'(),-.:;? ", phonemes=""),
-        use_d_vector_file=True, d_vector_file=[str(folder / "speakers.json")], d_vector_dim=D_VECTOR,
-        use_language_weighted_sampler=True, datasets=[])
-    args.use_speaker_encoder_as_loss = False
-    model = Vits(config)
-    args.use_speaker_encoder_as_loss = True
-    # coqui-tts 0.28 leaves the loss encoder out of state_dict(); 2022's trainer saved it in
-    model_state = {**model.state_dict(), **{f"speaker_encoder.{k}": v for k, v in encoder.state_dict().items()}}
-    generator = [p for n, p in model.named_parameters() if not n.startswith(("disc.", "speaker_encoder."))]
-    state = {
-        "config": config.to_dict(),
-        "model": _legacy_weight_norm(model_state),
-        # the moments of the discriminator and of the loss encoder are left out to keep the file small
-        "optimizer": [_radam_state(generator, step=True), _radam_state(list(model.disc.parameters()), step=False)],
-        "scaler": None, "step": 1, "epoch": 0, "date": datetime.date(2022, 1, 1).strftime("%B %d, %Y"),
-        "model_loss": 42.5,
-    }
-    torch.save(state, folder / "model_file.pth")
-    text = json.dumps(config.to_dict()).replace(str(folder), str(stale_root / "tts_models--your_tts"))
-    (folder / "config.json").write_text(text)
-
 
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     root = tmp_path_factory.mktemp("models")
-    build_yourtts_release(root / "coqui" / "your_tts", stale_root=root / "elsewhere")
+    write_yourtts_release(root / "coqui" / "your_tts", stale_root=root / "elsewhere")
     real = load_registry()
     registry = {"yourtts": real["yourtts"], "resemblyzer-ge2e": real["resemblyzer-ge2e"]}
     (root / "lock.json").write_text(json.dumps({"yourtts": sha256_tree(root / "coqui" / "your_tts")}))
@@ -170,7 +78,7 @@ def test_fixture_is_saved_as_the_trainer_saved_your_tts(tiny_store: Store) -> No
     args = json.loads((folder / "config.json").read_text())["model_args"]
     assert (args["d_vector_dim"], args["num_layers_text_encoder"], args["resblock_type_decoder"]) == (512, 10, "2")
     assert args["use_d_vector_file"] and args["use_language_embedding"]
-    assert json.loads((folder / "language_ids.json").read_text()) == LANGUAGES
+    assert json.loads((folder / "language_ids.json").read_text()) == YOURTTS_LANGUAGES
     assert json.loads((folder / "config_se.json").read_text())["model_params"]["use_torch_spec"] is True
 
 

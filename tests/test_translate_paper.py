@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from paper_models import TINY_WHISPER as TINY
+from paper_models import tiny_whisper_checkpoint
 from whisper.model import ModelDimensions, Whisper
 
 from baseline_dub.audio import Audio
@@ -16,9 +18,6 @@ from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError
 from baseline_dub.stages.translate import WhisperTranslator, load_translator, load_whisper
 from baseline_dub.store import ModelEntry, Store, sha256_file
-
-TINY = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=16, n_audio_head=2, n_audio_layer=1,
-                       n_vocab=51865, n_text_ctx=12, n_text_state=16, n_text_head=2, n_text_layer=1)
 
 
 def _store(tmp_path: Path, name: str, checkpoint: object, source_name: str = "large-v2",
@@ -31,18 +30,12 @@ def _store(tmp_path: Path, name: str, checkpoint: object, source_name: str = "la
     return Store(root=tmp_path, registry={name: entry})
 
 
-def _tiny_checkpoint() -> dict:
-    generator = torch.Generator().manual_seed(0)
-    state = {k: torch.randn(v.shape, generator=generator) * 0.05 for k, v in Whisper(TINY).state_dict().items()}
-    return {"dims": dataclasses.asdict(TINY), "model_state_dict": state}
-
-
 def test_paper_profile_loads_a_whisper_checkpoint_and_translates(tmp_path: Path) -> None:
     config = load_config("paper")
     assert config.translate.model == "whisper-large-v2" and config.translate.task == "translate"
     fast = dataclasses.replace(config, device="cpu", translate=dataclasses.replace(
         config.translate, beam_size=2, temperatures=(0.0,)))
-    store = _store(tmp_path, config.translate.model, _tiny_checkpoint())
+    store = _store(tmp_path, config.translate.model, tiny_whisper_checkpoint())
     translator = load_translator(fast, store)
     assert isinstance(translator, WhisperTranslator) and translator.model.dims == TINY
     rng = np.random.default_rng(0)
@@ -54,24 +47,25 @@ def test_paper_profile_loads_a_whisper_checkpoint_and_translates(tmp_path: Path)
 
 
 def test_checkpoint_problems_are_refused(tmp_path: Path) -> None:
-    ckpt = _tiny_checkpoint()
+    ckpt = tiny_whisper_checkpoint()
     del ckpt["model_state_dict"]["decoder.ln.weight"]
     with pytest.raises(ConfigError, match="missing"):
         load_whisper(_store(tmp_path / "a", "w", ckpt), "w", "cpu")
-    wrong = _tiny_checkpoint()
+    wrong = tiny_whisper_checkpoint()
     wrong["model_state_dict"]["decoder.ln.weight"] = torch.zeros(3)
     with pytest.raises(ConfigError, match="does not fit"):
         load_whisper(_store(tmp_path / "d", "w", wrong), "w", "cpu")
     with pytest.raises(ConfigError, match="dims"):
         load_whisper(_store(tmp_path / "b", "w", {"state_dict": {}}), "w", "cpu")
     with pytest.raises(ChecksumError):
-        load_whisper(_store(tmp_path / "c", "w", _tiny_checkpoint(), sha256="0" * 64), "w", "cpu")
+        load_whisper(_store(tmp_path / "c", "w", tiny_whisper_checkpoint(), sha256="0" * 64), "w", "cpu")
 
 
 def test_turbo_cannot_translate(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="turbo"):
-        load_whisper(_store(tmp_path, "whisper-turbo", _tiny_checkpoint(), source_name="turbo"), "whisper-turbo", "cpu")
-    turbo_store = _store(tmp_path / "x", "w", _tiny_checkpoint(), source_name="large-v3-turbo")
+        load_whisper(_store(tmp_path, "whisper-turbo", tiny_whisper_checkpoint(), source_name="turbo"), "whisper-turbo",
+                     "cpu")
+    turbo_store = _store(tmp_path / "x", "w", tiny_whisper_checkpoint(), source_name="large-v3-turbo")
     with pytest.raises(ConfigError, match="turbo"):
         load_whisper(turbo_store, "w", "cpu")
     assert load_whisper(turbo_store, "w", "cpu", task="transcribe").dims == TINY  # turbo may transcribe
@@ -100,7 +94,7 @@ def test_fp16_container_as_large_v2_is_saved(tmp_path: Path) -> None:
 
     from baseline_dub.stages.translate import _dims_name
 
-    ckpt = _tiny_checkpoint()
+    ckpt = tiny_whisper_checkpoint()
     half = {k: v.half() for k, v in ckpt["model_state_dict"].items()}
     store = _store(tmp_path, "whisper-large-v2", {"dims": ckpt["dims"], "model_state_dict": half})
     assert all(v.dtype == torch.float16 for v in torch.load(store.path("whisper-large-v2"),
@@ -122,7 +116,7 @@ def audio_aware_tiny() -> Whisper:
     (a batch row paired with another segment's audio would show), while its logits are sharp enough
     that sampling at a low temperature always draws the same tokens."""
     model = Whisper(TINY)
-    model.load_state_dict(_tiny_checkpoint()["model_state_dict"])
+    model.load_state_dict(tiny_whisper_checkpoint()["model_state_dict"])
     with torch.no_grad():
         model.decoder.ln.weight.mul_(300.0)
         for block in model.decoder.blocks:

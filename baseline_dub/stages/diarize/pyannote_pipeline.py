@@ -5,7 +5,8 @@ The folder (``pyannote/speaker-diarization-community-1`` by default, or ``-3.1``
 ``$model/<subfolder>`` entries point at checkpoints inside the same folder. Nothing is downloaded
 here. pyannote loads its own checkpoints with ``torch.load(weights_only=False)``; the store first
 checks the whole folder against the sha256 pinned at download (``models/lock.json``), so only the
-files that were fetched and pinned are ever unpickled.
+files that were fetched and pinned are ever unpickled. pyannote's usage telemetry is off unless the user
+opts in (``baseline_dub/telemetry.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from baseline_dub.devices import resolve_device
 from baseline_dub.errors import ConfigError, ModelMissingError
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
+from baseline_dub.telemetry import pyannote_telemetry_off
 
 RATE = 16000
 
@@ -33,6 +35,8 @@ class PyannoteBackend:
 
     def __init__(self, pipeline_dir: Path, device: str = "cpu") -> None:
         import torch
+
+        pyannote_telemetry_off()  # again, should the environment have lost it since ``import baseline_dub``
         from pyannote.audio import Pipeline
 
         if not (Path(pipeline_dir) / "config.yaml").is_file():
