@@ -161,3 +161,54 @@ def test_a_run_where_every_clip_failed_still_gets_a_report(tmp_path):
     assert "| clips done / all | 0 / 2 |" in report and "No done clip has stage times." in report
     assert "| stage_error | 1 | clip aa/aa-1: remix failed |" in report
     assert (out / "segments.csv").read_text().startswith("clip_id,index,")
+
+
+def test_evaluate_help_says_it_follows_the_run(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "default: the run's own, read from its manifest rows" in help_text
+
+
+@pytest.fixture()
+def asr_spy(monkeypatch):
+    """Record the configuration ``evaluate`` loads its English ASR from (no Whisper is loaded)."""
+    import baseline_dub.report.evaluate as report_evaluate
+
+    seen = []
+
+    def fake_asr(config, store):
+        seen.append(config)
+        return (lambda audios: ["" for _ in audios]), "spy"
+
+    monkeypatch.setattr(report_evaluate, "load_english_asr", fake_asr)
+    return seen
+
+
+def _with_profiles(fake_run: Path, dest: Path, profiles: dict[str, str]) -> Path:
+    """A copy of ``fake_run`` whose rows record ``profiles`` (clip id -> profile)."""
+    import shutil
+
+    shutil.copytree(fake_run, dest)
+    manifest = dest / "test" / "manifest.jsonl"
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()[:-1]]  # the cut line left out
+    _write_rows(manifest, [{**r, "profile": profiles.get(r["clip_id"], r.get("profile"))} for r in rows])
+    return dest
+
+
+def test_evaluate_measures_with_the_runs_profile(fake_run, tmp_path, capsys, asr_spy):
+    assert cli.main(["evaluate", "--run", str(fake_run), "--out", str(tmp_path / "a"), "--device", "cpu"]) == 0
+    assert "measuring with the offline profile's models (the run's, from its manifest" in capsys.readouterr().err
+    paper = _with_profiles(fake_run, tmp_path / "paper_run", {"aa/aa-1": "paper", "bb/bb-2": "paper"})
+    assert cli.main(["evaluate", "--run", str(paper), "--device", "cpu"]) == 0
+    assert "measuring with the paper profile's models" in capsys.readouterr().err
+    assert [c.profile for c in asr_spy] == ["offline", "paper"] and asr_spy[1].translate.model == "whisper-large-v2"
+    assert cli.main(["evaluate", "--run", str(paper), "--profile", "offline", "--device", "cpu"]) == 0
+    assert asr_spy[2].profile == "offline" and "measuring with" not in capsys.readouterr().err
+
+
+def test_evaluate_refuses_to_guess_between_profiles(fake_run, tmp_path, capsys, asr_spy):
+    mixed = _with_profiles(fake_run, tmp_path / "mixed", {"aa/aa-1": "paper"})
+    assert cli.main(["evaluate", "--run", str(mixed), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "dubbed with different profiles (offline, paper); pass --profile" in err and not asr_spy

@@ -7,10 +7,12 @@ import argparse
 from baseline_dub.config import PROFILES
 from baseline_dub.devices import DEVICES
 
+AUTO_HELP = "model profile (default auto: paper when all its weights are present)"
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
+
+def add_model_options(parser: argparse.ArgumentParser, profile_default: str | None = "auto",
+                      profile_help: str = AUTO_HELP) -> None:
     """``--profile``, ``--device`` and ``--config``: for every command that runs models."""
-    parser.add_argument("--profile", choices=(*PROFILES, "auto"), default="auto",
-                        help="model profile (default auto: paper when all its weights are present)")
+    parser.add_argument("--profile", choices=(*PROFILES, "auto"), default=profile_default, help=profile_help)
     parser.add_argument("--device", choices=DEVICES, default=None, help="torch device (default: the config's)")
     parser.add_argument("--config", default=None, help="a profile YAML to use instead of configs/<profile>.yaml")

@@ -6,8 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from baseline_dub.commands import add_model_options
+
+if TYPE_CHECKING:
+    from baseline_dub.config import Config
+    from baseline_dub.report.evaluate import Manifest
+    from baseline_dub.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,18 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "all report.html plays (to serve it over HTTP or share it); sources in an archive are "
                              "always copied, those of an extracted dataset folder are otherwise linked where they are")
     parser.add_argument("--no-asr", action="store_true", help="skip the English ASR of each synthesis (no WER)")
-    add_model_options(parser)
-    # The ASR and speaker models are the offline profile's unless asked otherwise, so that reports of runs
-    # made with either profile are measured with the same instruments.
-    parser.set_defaults(func=run, profile="offline")
+    # The ASR and speaker models follow the run, so that a run evaluates with the weights it was made with
+    # (a paper-only models folder suffices); --profile offline measures runs of either profile alike.
+    add_model_options(parser, profile_default=None, profile_help=(
+        "profile whose English ASR (its Whisper) and speaker encoder measure the run (default: the run's own, "
+        "read from its manifest rows, so the models folder that made the run suffices; auto when no row "
+        "records one); pass one to measure runs of different profiles with the same instruments"))
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from baseline_dub.config import load_config
     from baseline_dub.devices import resolve_device
     from baseline_dub.errors import DataError
-    from baseline_dub.profiles import resolve_config
-    from baseline_dub.report.evaluate import evaluate_run, find_split, load_english_asr, write_report
+    from baseline_dub.report.evaluate import evaluate_run, find_split, load_english_asr, read_manifest, write_report
     from baseline_dub.report.html import write_html
     from baseline_dub.speaker import load_speaker_encoder
     from baseline_dub.store import Store
@@ -43,13 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise DataError(f"{run_dir}: no such run folder; pass the --out folder of `baseline-dub run`")
     split = find_split(run_dir, args.split)
-    store = Store()
-    config = (resolve_config(args.profile, store, args.config, args.device) if args.profile == "auto"
-              else load_config(args.profile, args.config, args.device))
-    encoder = None
-    if any((run_dir / split).rglob("vocals.wav")):
-        encoder = load_speaker_encoder(store.path(config.speaker_model), resolve_device(config.device))
-    transcribe, asr_name = (None, None) if args.no_asr else load_english_asr(config, store)
+    has_vocals = any((run_dir / split).rglob("vocals.wav"))
+    encoder, transcribe, asr_name = None, None, None
+    if has_vocals or not args.no_asr:  # a model measures something: load the profile's
+        store = Store()
+        config = _config(args, read_manifest(run_dir / split), store)
+        if has_vocals:
+            encoder = load_speaker_encoder(store.path(config.speaker_model), resolve_device(config.device))
+        if not args.no_asr:
+            transcribe, asr_name = load_english_asr(config, store)
     evaluation = evaluate_run(run_dir, split, data_dir=args.data, transcribe=transcribe, asr_name=asr_name,
                               encoder=encoder)
     out_dir = Path(args.out) if args.out else run_dir / split / "report"
@@ -62,6 +71,24 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     print(report)
     return 0
+
+
+def _config(args: argparse.Namespace, manifest: Manifest, store: Store) -> Config:
+    """The configuration whose models measure the run: ``--profile``, else the profile its rows record."""
+    from baseline_dub.config import load_config
+    from baseline_dub.profiles import resolve_config
+    from baseline_dub.report.evaluate import run_profile
+
+    profile = args.profile
+    if profile is None:
+        recorded = run_profile(manifest)
+        profile = recorded or "auto"
+        why = "the run's, from its manifest" if recorded else "no row of the run records a profile"
+        print(f"evaluate: measuring with the {profile} profile's models ({why}; --profile to choose)",
+              file=sys.stderr)
+    if profile == "auto":
+        return resolve_config(profile, store, args.config, args.device)
+    return load_config(profile, args.config, args.device)
 
 
 def _dataset(data: str | None) -> object | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.audio import Audio
-from baseline_dub.errors import DataError
+from baseline_dub.errors import ConfigError, DataError
 from baseline_dub.report import metrics
 from baseline_dub.report.formatting import fmt, histogram, stage_chart, stats, table
 from baseline_dub.runner import manifest as run_manifest
@@ -57,6 +57,17 @@ def read_manifest(split_dir: str | Path) -> Manifest:
         raise DataError(f"{split_dir}: no manifest.jsonl here; run `baseline-dub run --split S --out DIR` "
                         "first, or point --run (and --split) at that run's --out folder")
     return Manifest(split_dir, files, run_manifest.read_manifest(split_dir))
+
+
+def run_profile(manifest: Manifest) -> str | None:
+    """The profile the run's clips were dubbed with, as their rows record it (``None`` when no row does: a run
+    where every clip failed). Rows naming different profiles (shards run with different models folders) raise
+    ``ConfigError``: the report's instruments must then be chosen."""
+    profiles = sorted({str(r["profile"]) for r in manifest.clips.values() if r.get("profile")})
+    if len(profiles) > 1:
+        raise ConfigError(f"{manifest.split_dir}: the run's clips were dubbed with different profiles "
+                          f"({', '.join(profiles)}); pass --profile to choose whose models measure them")
+    return profiles[0] if profiles else None
 
 
 def find_split(run_dir: Path, split: str | None) -> str:
