@@ -20,6 +20,7 @@ import soundfile as sf
 from baseline_dub.audio import Audio, load_audio, write_audio
 
 A, B, C, D, E = (f"aa/aa00000{i}-clip" for i in range(1, 6))
+BASELINE_MODELS = {"whisper-base": "c809f29c" * 8, "kokoro-82m-int8": "6e742170" * 8}  # what its rows record
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ def make_mushra_inputs(root: Path, real_dir: Path) -> MushraInputs:
     dub_b = Audio(gating_edge_noise(24000, 2), 24000)
     write_audio(dubs / "test" / f"{A}.wav", dub_a)
     write_audio(dubs / "test" / f"{B}.wav", dub_b)
-    rows = [{"clip_id": A, "status": "done", "output": f"test/{A}.wav"},
-            {"clip_id": B, "status": "done", "output": f"test/{B}.wav"},
+    made = {"profile": "offline", "models": dict(BASELINE_MODELS)}
+    rows = [{"clip_id": A, "status": "done", "output": f"test/{A}.wav", **made},
+            {"clip_id": B, "status": "done", "output": f"test/{B}.wav", **made},
             {"clip_id": D, "status": "failed", "reason": "no_speech", "output": None}]
     (dubs / "test" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     other = root / "runs" / "other"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-from mushra_inputs import A, B, C, D, E, gating_edge_noise
+from mushra_inputs import BASELINE_MODELS, A, B, C, D, E, gating_edge_noise
 
 from baseline_dub.audio import Audio, load_audio, loudness, normalize_loudness, write_audio
 from baseline_dub.cli import main
@@ -64,6 +64,27 @@ def test_items_chosen_and_skips_recorded(fixture):
                        E: reasons[E]} and reasons[E].startswith("baseline has no dub")
     with open(fixture["out"] / "skipped.csv") as fh:
         assert {r["clip_id"]: r["reason"] for r in csv.DictReader(fh)} == reasons
+
+
+def test_build_records_what_made_each_system(fixture, tmp_path):
+    """build.json names the profile and model sha256s each system's manifest rows record for its items."""
+    from baseline_dub.mushra.stimuli import MushraBuild
+
+    info = json.loads((fixture["out"] / "build.json").read_text())
+    assert info["provenance"] == {
+        "baseline": {"profiles": ["offline"], "models": {k: [v] for k, v in sorted(BASELINE_MODELS.items())}},
+        "other": {"profiles": [], "models": {}}}
+    lines = fixture["build"].lines()
+    assert "  baseline: offline profile, 2 model(s) (sha256s in build.json)" in lines
+    assert "  other: no manifest records its profile" in lines
+    mixed = MushraBuild(tmp_path, tmp_path / "t.yaml", (), (), (), {
+        "baseline": {"profiles": ["offline", "paper"], "models": {}},
+        "mine": {"profiles": ["paper"], "models": {"yourtts": ["a" * 64, "b" * 64]}}})
+    assert mixed.lines()[1:] == [
+        "  baseline: offline + paper profile, 0 model(s) (sha256s in build.json); warning: its items were dubbed "
+        "with different profiles",
+        "  mine: paper profile, 1 model(s) (sha256s in build.json); warning: its items were dubbed with different "
+        "weights (yourtts)"]
 
 
 def test_every_stimulus_rate_length_channels_loudness(fixture):

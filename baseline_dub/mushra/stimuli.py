@@ -25,6 +25,10 @@ finished dub in every system), every condition is made like this, in this order:
    the item's shared level is lowered until none does, so the item stays loudness-aligned (at a lower
    level, recorded) and nothing clips. A silent condition stays silent. Files are 24-bit PCM WAV (a
    16-bit floor would mask the anchors' stop band).
+
+``build.json`` records the options, the items and, under ``provenance``, what made each system's dubs: the
+profiles and model sha256s its manifest rows record for the chosen clips (one of each is the rule; more are
+reported as a warning).
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from baseline_dub.mushra.webmushra import (
     write_test_files,
     write_text_atomic,
 )
-from baseline_dub.runner.manifest import DONE, read_manifest
+from baseline_dub.runner.manifest import DONE, read_manifest, recorded_models
 from baseline_dub.runner.split import output_paths
 
 LOW_ANCHOR_HZ = 3500.0
@@ -189,10 +193,20 @@ class MushraBuild:
     items: tuple[MushraItem, ...]
     skipped: tuple[SkippedClip, ...]
     details: tuple[dict[str, Any], ...] = field(default=())
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """A short human summary for the command line."""
         out = [f"built {len(self.items)} MUSHRA item(s) in {self.out}; config {self.config.name}"]
+        for system, made in self.provenance.items():
+            profiles, models = made["profiles"], made["models"]
+            what = (f"{' + '.join(profiles)} profile, {len(models)} model(s) (sha256s in build.json)" if profiles
+                    else "no manifest records its profile")
+            mixed = [n for n, digests in models.items() if len(digests) > 1]
+            if len(profiles) > 1 or mixed:
+                what += "; warning: its items were dubbed with different " + (
+                    "profiles" if len(profiles) > 1 else f"weights ({', '.join(mixed)})")
+            out.append(f"  {system}: {what}")
         out += [f"  skipped {n} clip(s): {reason}" for reason, n in _reason_counts(self.skipped)]
         return out
 
@@ -223,6 +237,11 @@ class _System:
             if path.is_file():
                 return path
         return f"{self.name} has no dub (no {candidates[-1]})"
+
+    def provenance(self, clip_ids: Sequence[str]) -> dict[str, Any]:
+        """The profiles and model sha256s that the rows of ``clip_ids`` record (empty without a manifest)."""
+        profiles, models = recorded_models(self.rows[c] for c in clip_ids if c in self.rows)
+        return {"profiles": profiles, "models": models}
 
 
 def _candidate(dataset: Any, clip: Any, systems: Sequence[_System]) -> dict[str, Path] | str:
@@ -320,11 +339,14 @@ def build_mushra(dataset: Any, dubs: Path, out: Path, options: BuildOptions = Bu
                         f"details in {out / 'skipped.csv'}); run or finish the split first")
     title = f"Anim-400K dubbing MUSHRA ({options.split})"
     config = write_test_files(out, title, items, options.rate)
+    chosen = [item.clip_id for item in items]
+    provenance = {source.name: source.provenance(chosen) for source in sources}
     build_info = {"name": name, "options": asdict(options),
                   "systems": {BASELINE: str(dubs), **{n: str(d) for n, d in extra.items()}},
+                  "provenance": provenance,
                   "anchors": {LOW_ANCHOR: LOW_ANCHOR_HZ, MID_ANCHOR: MID_ANCHOR_HZ},
                   "filter": f"butterworth order {FILTER_ORDER}, sosfiltfilt", "fade_seconds": FADE_SECONDS,
                   "peak_ceiling_dbfs": PEAK_CEILING_DBFS, "items": details,
                   "skipped": [asdict(s) for s in skipped]}
     write_text_atomic(out / "build.json", json.dumps(build_info, indent=2, ensure_ascii=False) + "\n")
-    return MushraBuild(out, config, tuple(items), tuple(skipped), tuple(details))
+    return MushraBuild(out, config, tuple(items), tuple(skipped), tuple(details), provenance)

@@ -63,7 +63,7 @@ def run_profile(manifest: Manifest) -> str | None:
     """The profile the run's clips were dubbed with, as their rows record it (``None`` when no row does: a run
     where every clip failed). Rows naming different profiles (shards run with different models folders) raise
     ``ConfigError``: the report's instruments must then be chosen."""
-    profiles = sorted({str(r["profile"]) for r in manifest.clips.values() if r.get("profile")})
+    profiles = run_manifest.recorded_models(manifest.clips.values())[0]
     if len(profiles) > 1:
         raise ConfigError(f"{manifest.split_dir}: the run's clips were dubbed with different profiles "
                           f"({', '.join(profiles)}); pass --profile to choose whose models measure them")

@@ -59,6 +59,19 @@ def done_ids(out_dir: str | Path, split: str) -> set[str]:
     }
 
 
+def recorded_models(rows: Iterable[dict[str, Any]]) -> tuple[list[str], dict[str, list[str]]]:
+    """What made these rows' dubs, as the rows record it: ``(profiles, {model: sha256s})``, each sorted. Only
+    rows with an output record them (``done``, ``no_speech``); one profile and one sha256 a model is the rule."""
+    profiles: set[str] = set()
+    models: dict[str, set[str]] = {}
+    for row in rows:
+        if row.get("profile"):
+            profiles.add(str(row["profile"]))
+        for name, digest in (row.get("models") or {}).items():
+            models.setdefault(name, set()).add(str(digest))
+    return sorted(profiles), {name: sorted(models[name]) for name in sorted(models)}
+
+
 class ManifestWriter:
     """Appends rows durably: each row is one ``write`` of a full line, flushed and fsynced."""
 
