@@ -16,6 +16,12 @@ Every step checks ``--budget-seconds`` and is skipped, saying so, once it is spe
 
 With ``--device cpu`` the "device" run is a second CPU run (the agreement then shows determinism), so
 the script cannot rot where no GPU is lent (``tests/test_gpu_check.py`` runs it so).
+
+It exits 1 when the device disagrees with the CPU beyond ``TOLERANCE`` (each line printed): stems SNR of
+every clip at least 40 dB; DER of every clip at most 0.05; at least 90 % of the segments' texts identical
+(openai-whisper decodes in fp16 on CUDA, so a rare token may differ); syntheses of identical texts at
+least 30 dB SNR; the dubs of clips whose texts all agree at least 20 dB SNR; and no clip dubbed on one
+side only.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,29 +74,85 @@ class Budget:
         step()
 
 
-def agreement(cpu_dubs: list, dev_dubs: list) -> None:
-    """Per-stage agreement of the device's dubs with the CPU's, worst clip first."""
+@dataclass(frozen=True)
+class Tolerance:
+    """How far the device may stray from the CPU (the module docstring states the values)."""
+
+    min_stems_snr_db: float = 40.0
+    max_der: float = 0.05
+    min_identical_texts: float = 0.9
+    min_speech_snr_db: float = 30.0
+    min_dub_snr_db: float = 20.0
+
+
+TOLERANCE = Tolerance()
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The device's worst agreement with the CPU per stage; ``None`` where there was nothing to compare."""
+
+    clips: int
+    dubbed_both: int
+    stems_snr_db: float | None
+    der: float | None
+    identical_texts: float | None
+    speech_snr_db: float | None
+    dub_snr_db: float | None
+
+
+def disagreements(measured: Agreement, tolerance: Tolerance = TOLERANCE) -> list[str]:
+    """Every way ``measured`` falls outside ``tolerance``, one line each (empty: the device agrees).
+
+    A ``nan`` (outputs of different shapes) is a disagreement; ``None`` (nothing to compare) is not."""
+    out = []
+    if measured.dubbed_both < measured.clips:
+        out.append(f"{measured.clips - measured.dubbed_both} of {measured.clips} clips dubbed on one side only")
+    checks = [("separate: stems SNR", measured.stems_snr_db, tolerance.min_stems_snr_db, "dB", True),
+              ("diarize: DER", measured.der, tolerance.max_der, "", False),
+              ("translate: identical texts", measured.identical_texts, tolerance.min_identical_texts, "", True),
+              ("synthesize: speech SNR", measured.speech_snr_db, tolerance.min_speech_snr_db, "dB", True),
+              ("remix: dub SNR", measured.dub_snr_db, tolerance.min_dub_snr_db, "dB", True)]
+    for label, value, limit, unit, at_least in checks:
+        if value is None:
+            continue
+        if np.isnan(value) or (value < limit if at_least else value > limit):
+            out.append(f"{label} {value:.3f}{unit and ' ' + unit} is {'under' if at_least else 'over'} the "
+                       f"tolerance {limit:g}{unit and ' ' + unit}")
+    return out
+
+
+def _worst(values: list[float], worst: Callable[[list[float]], float]) -> float | None:
+    return worst(values) if values else None
+
+
+def agreement(cpu_dubs: list, dev_dubs: list) -> Agreement:
+    """Per-stage agreement of the device's dubs with the CPU's, worst clip first (printed and returned)."""
     from baseline_dub.stages.diarize import diarization_error_rate
 
     pairs = [(a, b) for a, b in zip(cpu_dubs, dev_dubs, strict=True) if hasattr(a, "audio") and hasattr(b, "audio")]
     print(f"agreement over {len(pairs)} clips dubbed on both (of {len(cpu_dubs)})")
     if not pairs:
-        return
+        return Agreement(len(cpu_dubs), 0, None, None, None, None, None)
     sep = [min(snr_db(a.stems.vocals.samples, b.stems.vocals.samples),
                snr_db(a.stems.backing.samples, b.stems.backing.samples)) for a, b in pairs]
     der = [diarization_error_rate(list(a.segments), list(b.segments), collar=0.0, duration=a.source.duration)
            if a.segments else float(bool(b.segments)) for a, b in pairs]
     texts = [(x == y) for a, b in pairs for x, y in zip(a.texts, b.texts, strict=False)]
     synth = [snr_db(x.audio.samples, y.audio.samples) for a, b in pairs
-             for x, y in zip(a.syntheses, b.syntheses, strict=False)
-             if x is not None and y is not None and x.audio is not None and y.audio is not None]
-    remix = [snr_db(a.audio.samples, b.audio.samples) for a, b in pairs]
+             for x, y, same in zip(a.syntheses, b.syntheses, map(str.__eq__, a.texts, b.texts), strict=False)
+             if same and x is not None and y is not None and x.audio is not None and y.audio is not None]
+    remix = [snr_db(a.audio.samples, b.audio.samples) for a, b in pairs if a.texts == b.texts]
     print(f"  separate    stems SNR, worst clip   {min(sep):8.1f} dB")
     print(f"  diarize     DER, worst clip         {max(der):8.3f}  (segments {sum(len(a.segments) for a, _ in pairs)}"
           f" vs {sum(len(b.segments) for _, b in pairs)})")
     print(f"  translate   identical texts         {sum(texts)}/{len(texts)}")
-    print(f"  synthesize  speech SNR, worst       {min(synth) if synth else float('nan'):8.1f} dB over {len(synth)}")
-    print(f"  remix       dub SNR, worst clip     {min(remix):8.1f} dB")
+    print(f"  synthesize  speech SNR, worst       {min(synth) if synth else float('nan'):8.1f} dB over {len(synth)}"
+          " (identical texts)")
+    print(f"  remix       dub SNR, worst clip     {min(remix) if remix else float('nan'):8.1f} dB over {len(remix)}"
+          " (clips with identical texts)")
+    return Agreement(len(cpu_dubs), len(pairs), min(sep), max(der), sum(texts) / len(texts) if texts else None,
+                     _worst(synth, min), _worst(remix, min))
 
 
 def time_separation(pipe, clips: list, batches: list[int]) -> None:
@@ -189,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         mid = time.perf_counter()
         state["dev"] = dev.dub_batch(items)
         print(f"dubbed {len(items)} clips: CPU {mid - start:.1f} s, {dev.device} {time.perf_counter() - mid:.1f} s")
-        agreement(state["cpu"], state["dev"])
+        state["disagreements"] = disagreements(agreement(state["cpu"], state["dev"]))
 
     budget.run("agreement", dub_both)
     clips = [item.audio for item in items]
@@ -215,7 +278,12 @@ def main(argv: list[str] | None = None) -> int:
 
     budget.run("whisper large-v2 timing", large)
     print(f"gpu_check done in {time.perf_counter() - t0:.1f} s; {peak_memory(dev.device)}")
-    return 0
+    failures = state.get("disagreements", [])
+    for line in failures:
+        print(f"DISAGREES: {line}")
+    if "disagreements" not in state:
+        print("agreement not measured (budget spent): nothing to judge")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

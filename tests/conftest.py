@@ -15,6 +15,21 @@ JA_SPEECH = sorted((REAL_DIR / "ja_speech").glob("*.wav"))
 MUSIC = sorted((REAL_DIR / "music").glob("*.ogg"))
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``cuda`` runs only where torch sees a CUDA GPU: skipped elsewhere, or failed under
+    ``REQUIRE_CUDA=1`` (a run meant for a GPU must not pass by skipping its GPU tests)."""
+    if item.get_closest_marker("cuda") is None:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    if os.environ.get("REQUIRE_CUDA") == "1":
+        pytest.fail("REQUIRE_CUDA=1 but torch sees no CUDA GPU (torch.cuda.is_available() is False): check the "
+                    "driver (nvidia-smi), CUDA_VISIBLE_DEVICES and that torch is a CUDA build", pytrace=False)
+    pytest.skip("needs a CUDA GPU (with REQUIRE_CUDA=1 this is a failure instead)")
+
+
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
     if not REAL_DIR.is_dir():

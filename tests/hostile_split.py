@@ -120,3 +120,29 @@ def build(folder: Path) -> dict[str, str]:
     (folder / "anim400k_annotations_hostile.json").write_text(json.dumps(annotations, indent=1))
     (folder / "anim400k_audio_clips.tar.gz").write_bytes(_tarball(members))
     return {kind: clip_id(kind) for kind in KINDS}
+
+
+# Fields that say when, where and how fast a clip ran: the only ones allowed to differ between two runs.
+RUN_FIELDS = {"stage_seconds", "started", "finished", "host", "worker"}
+
+
+def output_hashes(out: Path, split: str = "test") -> dict[str, str]:
+    """sha256 of every dub and synthesis a run wrote under ``out/split``, by path relative to ``out``."""
+    import hashlib
+
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((out / split).rglob("*")) if p.is_file() and p.suffix in (".wav", ".flac")}
+
+
+def assert_same_runs(one: Path, two: Path, split: str = "test") -> None:
+    """Two runs of one split wrote the same manifest rows (but for ``RUN_FIELDS``) and the same bytes."""
+    from baseline_dub.runner.manifest import read_manifest
+
+    a, b = read_manifest(one / split), read_manifest(two / split)
+    assert set(a) == set(b)
+    for cid in a:
+        assert {k: v for k, v in a[cid].items() if k not in RUN_FIELDS} == \
+               {k: v for k, v in b[cid].items() if k not in RUN_FIELDS}, cid
+    hashes = output_hashes(one, split)
+    assert len(hashes) >= 7 and hashes == output_hashes(two, split)  # every dub and synthesis, byte for byte
+

@@ -157,7 +157,7 @@ def test_cli_separate_bad_input(tmp_path, capsys):
     assert "no such audio file" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.cuda
 def test_cuda_matches_cpu(separator, mixture):
     _, _, mix = mixture
     gpu = Separator(*[type(n)() for n in separator.nets], "cuda", separator.settings)
