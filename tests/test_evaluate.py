@@ -212,3 +212,14 @@ def test_evaluate_refuses_to_guess_between_profiles(fake_run, tmp_path, capsys, 
     assert cli.main(["evaluate", "--run", str(mixed), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert "dubbed with different profiles (offline, paper); pass --profile" in err and not asr_spy
+
+
+def test_a_run_without_a_recorded_profile_is_measured_with_auto(tmp_path, capsys, asr_spy):
+    rows = [_row("aa/aa-1", "failed", error="clip aa/aa-1: remix failed")]
+    _write_rows(tmp_path / "run" / "test" / "manifest.jsonl", rows)
+    assert cli.main(["evaluate", "--run", str(tmp_path / "run"), "--no-asr", "--out", str(tmp_path / "a")]) == 0
+    assert not asr_spy and "measuring with" not in capsys.readouterr().err  # nothing to measure: nothing loaded
+    assert cli.main(["evaluate", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "b"), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "measuring with the auto profile's models (no row of the run records a profile" in err
+    assert len(asr_spy) == 1 and f"profile: {asr_spy[0].profile}" in err  # auto says what it picked
