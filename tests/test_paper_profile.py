@@ -16,6 +16,7 @@ import json
 import socket
 from pathlib import Path
 
+import hostile_split
 import paper_models
 import pytest
 
@@ -128,6 +129,7 @@ def test_auto_picks_paper_and_records_it(runs, capsys) -> None:
     rows = read_manifest(runs["auto"] / "test")
     assert len(rows) == 2 and {(r["status"], r["profile"]) for r in rows.values()} == {("done", "paper")}
     assert json.loads((runs["auto"] / "test" / "summary.json").read_text())["profile"] == "paper"
+    hostile_split.assert_same_runs(runs["paper"], runs["auto"], min_files=4)  # the same rows and bytes
 
 
 def test_dub_one_file_with_the_paper_profile(paper_folder, no_network, tmp_path, capsys) -> None:
