@@ -173,11 +173,11 @@ class Dataset:
         data, name = found
         return self._decode(data, name, clip_id)
 
-    def any_audio(self, clips: list[Clip]) -> bool | None:
+    def any_audio(self, clips: list[Clip], index: bool = False) -> bool | None:
         """Whether any of ``clips`` has audio: False or True when that is cheap to know (no source, a folder, a
-        tarball already indexed), None for a tarball not indexed yet (``stream`` yields the missing clips last,
-        so its first item tells: ``missing_come_last``)."""
-        if isinstance(self.source, TarSource) and self.source.index is None:
+        tarball already indexed, or ``index``: index it now, one pass), else None (``stream`` yields an
+        archive's missing clips last, so its first item tells: ``missing_come_last``)."""
+        if isinstance(self.source, TarSource) and self.source.index is None and not index:
             return None
         return any(self.source.has(c.id) for c in clips)
 

@@ -45,8 +45,13 @@ class _Archive:
 
     def label(self) -> str:
         if self.is_parts:
-            return f"{len(self.paths)} parts {self.paths[0].parent / part_base(self.paths[0].name)}{PART_MARK}*"
+            first, last = self.paths[0], self.paths[-1]
+            return f"the {len(self.paths)} parts {first}..{last.name.rsplit(PART_MARK, 1)[1]}"
         return str(self.paths[0])
+
+    @property
+    def verb(self) -> str:
+        return "hold" if self.is_parts else "holds"
 
 
 def folder_root(folder: Path, name: str) -> Path:
@@ -110,49 +115,63 @@ def inventory(folder: Path, extensions: Sequence[str]) -> str:
     return f"{folder}: {what} and no {extensions[0]} file in <id_folder>/ sub-folders"
 
 
-def _archives(folder: Path, name: str) -> list[_Archive]:
-    """The tarballs named ``name.tar.gz`` (``.tgz``, ``.tar``) and part sets ``name.tar*.part-*`` in ``folder``."""
+def _archives(folder: Path, name: str) -> tuple[list[_Archive], list[DataError]]:
+    """The tarballs named ``name.tar.gz`` (``.tgz``, ``.tar``) and part sets ``name.tar*.part-*`` in ``folder``,
+    and the errors of part sets that lack a part."""
     found = [_Archive((folder / f"{name}{suffix}",), (folder / f"{name}{suffix}").stat().st_size)
              for suffix in TARBALL_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+    broken: list[DataError] = []
     bases = sorted({part_base(p.name) for p in folder.glob(f"{glob_escape(name)}.tar*{PART_MARK}*") if p.is_file()})
     for base in bases:
-        paths = tuple(part_files(folder / base))
+        try:
+            paths = tuple(part_files(folder / base))
+        except DataError as exc:
+            broken.append(exc)
+            continue
         found.append(_Archive(paths, sum(p.stat().st_size for p in paths)))
-    return found
+    return found, broken
 
 
 def _why_archive(chosen: _Archive, others: list[_Archive]) -> str:
-    if not others:
-        return ""
-    same = [o for o in others if o.size == chosen.size]
-    smaller = [o for o in others if o.size < chosen.size]
     notes = []
-    if same:
-        notes.append(f"{', '.join(o.label() for o in same)} hold{'s' if len(same) == 1 else ''} the same "
-                     f"{chosen.size:,} bytes" + (" (the parts joined)" if not chosen.is_parts else ""))
-    if smaller:
-        notes.append(f"{', '.join(f'{o.label()} ({o.size:,} bytes)' for o in smaller)} "
-                     f"{'is' if len(smaller) == 1 else 'are'} shorter: an interrupted download or `cat`, not read")
-    return f"reading {chosen.label()} ({chosen.size:,} bytes): " + "; ".join(notes)
+    for other in others:
+        if other.size == chosen.size:
+            notes.append(f"{other.label()} {other.verb} the same bytes"
+                         + (" (the tarball is the parts joined: one file)" if other.is_parts else ""))
+        else:
+            notes.append(f"{other.label()} {other.verb} only {other.size:,} bytes (an interrupted download or "
+                         "`cat`?), not read")
+    return f"reading {chosen.label()} ({chosen.size:,} bytes); " + "; ".join(notes) if notes else ""
 
 
 def _in_folder(places: list[Path], name: str, extensions: Sequence[str]) -> AudioSource | None:
     """The source found in ``places``: extracted clips under the first (doubled folders unwrapped), tarballs
-    and part sets in any; None when none."""
+    and part sets in any; None when none. A part set lacking a part is an error unless another source is there
+    (then the chosen source's ``why`` names it)."""
     root = folder_root(places[0], name)
     extracted = root if places[0].is_dir() and holds_clips(root, extensions) else None
-    archives = [a for p in places if p.is_dir() for a in _archives(p, name)]
+    archives: list[_Archive] = []
+    broken: list[DataError] = []
+    for place in places:
+        if place.is_dir():
+            more, errors = _archives(place, name)
+            archives += more
+            broken += errors
     archives.sort(key=lambda a: (-a.size, a.is_parts))
+    if extracted is None and not archives:
+        if broken:
+            raise broken[0]
+        return None
+    skipped = [f"not read: {exc}" for exc in broken]
     if extracted is not None:
         source: AudioSource = FolderSource(extracted, extensions)
-        if archives:
-            source.why = (f"reading the extracted clips in {extracted}, not {', '.join(a.label() for a in archives)} "
-                          "beside them (if the extraction did not finish, move the extracted folder away)")
+        if archives or broken:
+            beside = ", ".join(a.label() for a in archives) or "the incomplete parts"
+            source.why = "; ".join([f"reading the extracted clips in {extracted}, not {beside} (if the extraction "
+                                    "did not finish, move the extracted folder away)", *skipped])
         return source
-    if not archives:
-        return None
     source = TarSource(archives[0].paths, extensions)
-    source.why = _why_archive(archives[0], archives[1:])
+    source.why = "; ".join(w for w in [_why_archive(archives[0], archives[1:]), *skipped] if w)
     return source
 
 
