@@ -140,8 +140,10 @@ def test_an_audio_folder_without_clips_says_what_it_holds(tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert "warning: none of the 5 selected clips of split 'test' has audio" in out
     assert "6 .part-* files and no .mp3" in out
-    with pytest.raises(DataError, match="no anim400k_annotations.*pass its parent"):
-        Dataset.open(root / AUDIO)
+    assert Dataset.open(root / AUDIO).annotations == root / ANNOTATIONS  # --data naming the audio folder
+    shutil.move(root / AUDIO, tmp_path / AUDIO)
+    with pytest.raises(DataError, match="no anim400k_annotations.*is a media folder: pass the folder holding it"):
+        Dataset.open(tmp_path / AUDIO)
 
 
 def test_extracted_mp3s_without_id_folders_are_described(tmp_path: Path) -> None:
@@ -238,6 +240,14 @@ def test_part_sets_lettered_like_split_makes_them(tmp_path: Path) -> None:
     (root / AUDIO / f"{AUDIO}.tar.gz.part-ac").unlink()
     with pytest.raises(DataError, match="part-ac is missing: the parts go aa, ab, ad, ae, af"):
         Dataset.open(root)
+
+
+def test_data_naming_the_audio_folder_or_a_part_in_it(tmp_path: Path) -> None:
+    root = hf_download(tmp_path / "anim400k")
+    for data in (root / AUDIO, root / AUDIO / f"{AUDIO}.tar.gz.part-04"):
+        ds = Dataset.open(data)
+        assert ds.annotations == root / ANNOTATIONS and len(ds.source.paths) == PARTS
+        _check_counts(ds)
 
 
 def test_explicit_audio_folder_without_anything_is_an_error(tmp_path: Path) -> None:

@@ -56,12 +56,25 @@ class SplitSummary:
     bad: tuple[str, ...] = ()  # clips whose audio file is empty (0 bytes): a failed download or extraction
 
 
+def _annotation_files(folder: Path) -> list[Path]:
+    return sorted(p for suffix in ANNOTATIONS_SUFFIXES for p in folder.glob(f"{ANNOTATIONS_STEM}{suffix}"))
+
+
+def _dataset_folder(folder: Path) -> Path:
+    """``folder``, or its parent when ``folder`` is the ``anim400k_audio_clips/`` (or video) folder of a download
+    with the annotations beside it (``--data`` naming that folder, or a part or tarball in it)."""
+    if folder.name in {name for name, _ in MEDIA.values()} and not _annotation_files(folder) \
+            and _annotation_files(folder.parent):
+        return folder.parent
+    return folder
+
+
 def _annotations_in(folder: Path) -> Path:
-    found = sorted(p for suffix in ANNOTATIONS_SUFFIXES for p in folder.glob(f"{ANNOTATIONS_STEM}{suffix}"))
+    found = _annotation_files(folder)
     if not found:
         hint = ""
-        if folder.name in {name for name, _ in MEDIA.values()} or any(folder.parent.glob(ANNOTATIONS_GLOB)):
-            hint = f" ({folder.name}/ looks like the media folder: pass its parent, {folder.parent})"
+        if folder.name in {name for name, _ in MEDIA.values()}:
+            hint = f" ({folder.name}/ is a media folder: pass the folder holding it and the annotations)"
         raise DataError(f"{folder}: no {ANNOTATIONS_GLOB} (or .json.gz) here{hint}; point --data at the folder "
                         "holding the Anim-400K annotations and the audio, or pass --annotations FILE")
     if len(found) > 1:
@@ -88,7 +101,8 @@ class Dataset:
              audio: str | Path | None = None, video: str | Path | None = None, sidecar: str | Path | None = None,
              sidecar_columns: SidecarColumns | None = None, splits: Iterable[str] | None = None,
              strict: bool = False) -> Dataset:
-        """Open a dataset: ``data`` is a folder (or the annotations JSON, or the audio tarball/part).
+        """Open a dataset: ``data`` is a folder (or the annotations JSON, or the audio tarball/part; the
+        ``anim400k_audio_clips/`` folder of a download, or a part in it, stands for the folder above it).
 
         ``None`` (and no ``annotations``) opens the bundled sample. Explicit ``annotations`` (``.json`` or
         ``.json.gz``), ``audio``
@@ -104,13 +118,13 @@ class Dataset:
         elif data is not None:
             path = Path(data).expanduser()
             if path.is_dir():
-                folder = path
+                folder = _dataset_folder(path)
             elif path.name.lower().endswith(ANNOTATIONS_SUFFIXES) and path.is_file():
                 annotations = annotations or path
                 folder = path.parent
             elif path.exists() or list(path.parent.glob(f"{path.name}.part-*")):
                 audio_path = audio_path or path
-                folder = path.parent
+                folder = _dataset_folder(path.parent)
             else:
                 raise DataError(f"{path}: no such folder or file; --data takes the folder holding "
                                 "anim400k_annotations*.json and the audio")

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from baseline_dub.data.parts import PART_MARK, glob_escape, part_base, part_files
+from baseline_dub.data.parts import PART_MARK, glob_escape, part_base, part_files, part_suffix
 from baseline_dub.data.sources import MEDIA, AudioSource, FolderSource, NoSource, TarSource
 from baseline_dub.errors import DataError
 
@@ -44,10 +44,9 @@ class _Archive:
         return len(self.paths) > 1 or PART_MARK in self.paths[0].name
 
     def label(self) -> str:
-        if self.is_parts:
-            first, last = self.paths[0], self.paths[-1]
-            return f"the {len(self.paths)} parts {first}..{last.name.rsplit(PART_MARK, 1)[1]}"
-        return str(self.paths[0])
+        if len(self.paths) > 1:
+            return f"the {len(self.paths)} parts {self.paths[0]}..{part_suffix(self.paths[-1])}"
+        return f"the part {self.paths[0]}" if self.is_parts else str(self.paths[0])
 
     @property
     def verb(self) -> str:
