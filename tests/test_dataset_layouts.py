@@ -4,9 +4,11 @@ read and why; missing, truncated and 0-byte data named with what to do; .json.gz
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -127,6 +129,22 @@ def test_a_zero_byte_mp3_is_bad_and_says_download_again(tmp_path: Path, capsys) 
     out = capsys.readouterr().out
     assert re.search(r"^test\s+5\s+3\s+1\s+1\s+1\s+0$", out, re.M)
     assert f"bad audio: test {TEST_IDS[1]} (an empty, 0-byte file: download the audio again)" in out
+
+
+def test_a_zero_byte_member_of_the_tarball_is_bad_too(tmp_path: Path) -> None:
+    root = build(tmp_path / "anim400k", "cat beside the folder")
+    shutil.rmtree(root / AUDIO)
+    with tarfile.open(root / f"{AUDIO}.tar.gz") as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
+    with tarfile.open(root / f"{AUDIO}.tar.gz", "w:gz") as tar:
+        for member, data in members:
+            if member.name.endswith(f"{TEST_IDS[0]}.mp3"):
+                data, member.size = b"", 0
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+    ds = Dataset.open(root)
+    assert ds.summary("test").bad == (TEST_IDS[0],)
+    streamed = {c.id: a for c, a in ds.stream("test")}
+    assert isinstance(streamed[TEST_IDS[0]], AudioError) and "download the audio again" in str(streamed[TEST_IDS[0]])
 
 
 def test_an_audio_folder_without_clips_says_what_it_holds(tmp_path: Path, capsys) -> None:
