@@ -129,3 +129,14 @@ def test_run_takes_the_annotations_option(tmp_path, capsys, copy_models):
     assert code == 2 and "several annotation files" in err and "--annotations FILE" in err
     code, stdout, err = _run(capsys, root, tmp_path / "out", "--limit", "1", "--annotations", str(root / ANNOTATIONS))
     assert code == 0 and "done             1" in stdout, err
+
+
+def test_mushra_build_without_audio_says_where_it_looked(tmp_path, capsys):
+    root = hf_download(tmp_path / "anim400k")
+    for part in (root / AUDIO).iterdir():
+        part.rename(part.with_name(part.name.replace(AUDIO, "audio")))
+    code = cli.main(["mushra", "build", "--data", str(root), "--dubs", str(tmp_path / "runs"),
+                     "--out", str(tmp_path / "anim_test")])
+    err = capsys.readouterr().err
+    assert code == 2 and "none of the 5 selected clips of split 'test' has audio" in err
+    assert "6 .part-* files and no .mp3" in err and not (tmp_path / "anim_test").exists()
