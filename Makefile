@@ -9,6 +9,8 @@ BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.install-stamp
 SPLIT ?= test
 DATA ?=
+# the annotations file, when DATA holds several (or none): passed as --annotations
+ANNOTATIONS ?=
 OUT ?= runs/baseline
 PROFILE ?= auto
 DEVICE ?= auto
@@ -62,18 +64,21 @@ test: models browser-tools
 
 baseline: models
 	@video=""; if [ "$(VIDEO)" != 0 ] && $(BIN)/python -c "import sys; from baseline_dub.data.dataset import \
-		Dataset; sys.exit(0 if Dataset.open(sys.argv[1] or None).has_videos else 1)" "$(DATA)" 2>/dev/null; \
+		Dataset; sys.exit(0 if Dataset.open(sys.argv[1] or None, annotations=sys.argv[2] or None).has_videos else 1)" \
+		"$(DATA)" "$(ANNOTATIONS)" 2>/dev/null; \
 		then video=--video; fi; \
-	set -x; $(BIN)/baseline-dub run --split $(SPLIT) $(if $(DATA),--data $(DATA)) --out $(OUT) \
-		--profile $(PROFILE) --device $(DEVICE) $$video
+	set -x; $(BIN)/baseline-dub run --split $(SPLIT) $(if $(DATA),--data $(DATA)) $(if $(ANNOTATIONS),--annotations $(ANNOTATIONS)) \
+		--out $(OUT) --profile $(PROFILE) --device $(DEVICE) $$video
 
 mushra: models
 	$(MAKE) --no-print-directory baseline || echo "some clips failed: building from the clips that were dubbed"
-	$(BIN)/baseline-dub mushra build --split $(SPLIT) $(if $(DATA),--data $(DATA)) --dubs $(OUT) --out runs/mushra
+	$(BIN)/baseline-dub mushra build --split $(SPLIT) $(if $(DATA),--data $(DATA)) \
+		$(if $(ANNOTATIONS),--annotations $(ANNOTATIONS)) --dubs $(OUT) --out runs/mushra
 
 evaluate: models
 	$(MAKE) --no-print-directory baseline || echo "some clips failed: evaluating the clips that were dubbed"
-	$(BIN)/baseline-dub evaluate --run $(OUT) --split $(SPLIT) $(if $(DATA),--data $(DATA)) --out $(OUT)/report
+	$(BIN)/baseline-dub evaluate --run $(OUT) --split $(SPLIT) $(if $(DATA),--data $(DATA)) \
+		$(if $(ANNOTATIONS),--annotations $(ANNOTATIONS)) --out $(OUT)/report
 
 # On a CUDA machine: every stage on the GPU against the CPU, batched speed, peak memory (bench/gpu_check.py).
 gpu-check: models

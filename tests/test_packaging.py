@@ -183,7 +183,7 @@ def test_installed_wheel_runs_outside_the_checkout(venv, tmp_path, store):
     check = cli("data", "check")
     assert f"annotations: {site / 'baseline_dub' / 'sample'}" in check
     counts = [line.split() for line in check.splitlines() if line.startswith("test")]
-    assert counts == [["test", "5", "4", "1", "1", "0"]]  # the sample's test split, its missing clip included
+    assert counts == [["test", "5", "4", "1", "0", "1", "0"]]  # the sample's test split, its missing clip included
 
 
 @pytest.mark.slow

@@ -112,12 +112,12 @@ def test_data_check_cli_shows_the_missing_clip(sample: Dataset, capsys) -> None:
     missing = next(c.id for c in sample.clips("test") if not sample.has_audio(c.id))
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^test\s+5\s+4\s+1\s+1\s+0$", out, re.M)
-    assert re.search(r"^train\s+2\s+2\s+0\s+0\s+0$", out, re.M)
+    assert re.search(r"^test\s+5\s+4\s+1\s+0\s+1\s+0$", out, re.M)  # clips, audio, missing, bad, multi, skipped
+    assert re.search(r"^train\s+2\s+2\s+0\s+0\s+0\s+0$", out, re.M)
     assert f"missing audio: test {missing}" in out
     assert main(["data", "check", "--split", "val", "--data", str(SAMPLE_DIR)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^val\s+1\s+1\s+0\s+0\s+0$", out, re.M) and "test" not in out.split("skipped", 1)[1]
+    assert re.search(r"^val\s+1\s+1\s+0\s+0\s+0\s+0$", out, re.M) and "test" not in out.split("skipped", 1)[1]
 
 
 def test_data_check_reports_skipped_entries_and_errors(tmp_path: Path, capsys) -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from baseline_dub.commands import add_model_options
+from baseline_dub.commands import add_data_options, add_model_options
 
 if TYPE_CHECKING:
     from baseline_dub.config import Config
@@ -21,8 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                              "loudness, intelligibility, cost")
     parser.add_argument("--run", required=True, help="the run's output folder (the --out of `baseline-dub run`)")
     parser.add_argument("--split", default=None, help="split to evaluate (default: the only one in --run)")
-    parser.add_argument("--data", default=None,
-                        help="dataset folder, to measure source loudness when the manifest lacks it")
+    add_data_options(parser, "dataset folder, to measure source loudness when the manifest lacks it")
     parser.add_argument("--out", default=None, help="report folder (default: RUN/SPLIT/report)")
     parser.add_argument("--copy-audio", action="store_true",
                         help="copy the source clips (JP and gold EN) into REPORT/media/ so that the run folder holds "
@@ -59,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
             encoder = load_speaker_encoder(store.path(config.speaker_model), resolve_device(config.device))
         if not args.no_asr:
             transcribe, asr_name = load_english_asr(config, store)
-    evaluation = evaluate_run(run_dir, split, data_dir=args.data, transcribe=transcribe, asr_name=asr_name,
-                              encoder=encoder)
+    evaluation = evaluate_run(run_dir, split, data_dir=args.data, annotations=args.annotations,
+                              transcribe=transcribe, asr_name=asr_name, encoder=encoder)
     out_dir = Path(args.out) if args.out else run_dir / split / "report"
     report = write_report(evaluation, out_dir)
-    page = write_html(evaluation, out_dir, _dataset(args.data), copy_audio=args.copy_audio)
+    page = write_html(evaluation, out_dir, _dataset(args.data, args.annotations), copy_audio=args.copy_audio)
     done = evaluation.manifest.outcomes().get("done", 0)
     print(f"{report}: {len(evaluation.clips)} clips ({done} done), {len(evaluation.segments)} segments",
           file=sys.stderr)
@@ -91,14 +90,14 @@ def _config(args: argparse.Namespace, manifest: Manifest, store: Store) -> Confi
     return load_config(profile, args.config, args.device)
 
 
-def _dataset(data: str | None) -> object | None:
+def _dataset(data: str | None, annotations: str | None = None) -> object | None:
     """The dataset the run dubbed (the sample without ``--data``), for the page's source players; None when it
     cannot be opened (the page then has no source players)."""
     from baseline_dub.data.dataset import Dataset
     from baseline_dub.errors import DataError
 
     try:
-        return Dataset.open(data)
+        return Dataset.open(data, annotations=annotations)
     except DataError as exc:
         print(f"report.html: no source players ({exc})", file=sys.stderr)
         return None

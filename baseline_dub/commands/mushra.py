@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from baseline_dub.commands import add_data_options
 from baseline_dub.errors import ConfigError
 
 
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     build = actions.add_parser("build", help="stimuli + webMUSHRA config from a split run's dubs")
     build.add_argument("--split", default="test", help="dataset split (default test)")
-    build.add_argument("--data", default=None, help="Anim-400K folder (default: the bundled sample)")
+    add_data_options(build, "Anim-400K folder (default: the bundled sample)")
     build.add_argument("--dubs", required=True, type=Path,
                        help="the --out folder of `baseline-dub run` (holds SPLIT/manifest.jsonl)")
     build.add_argument("--system", action="append", type=_system, default=[], metavar="NAME=DIR",
@@ -55,9 +56,11 @@ def run_build(args: argparse.Namespace) -> int:
     systems = dict(args.system)
     if len(systems) != len(args.system):
         raise ConfigError("two --system options share a NAME; give each system its own name")
-    dataset = Dataset.open(args.data, splits=[args.split])
-    if args.split not in dataset.splits():
-        raise ConfigError(f"split {args.split!r} is not in the annotations; splits: {', '.join(dataset.splits())}")
+    dataset = Dataset.open(args.data, annotations=args.annotations, splits=[args.split])
+    dataset.require_split(args.split)
+    clips = dataset.clips(args.split)
+    if clips and not dataset.any_audio(clips, index=True):
+        raise dataset.no_audio_error(args.split, len(clips))
     result = build_mushra(dataset, args.dubs, args.out, options, systems)
     print("\n".join(result.lines()))
     for s in result.skipped:

@@ -2,7 +2,9 @@
 
 Exit code: 0 when every clip with audio was dubbed (``done``, or ``no_speech``: a clip with nothing to
 speak is an outcome, dubbed as its backing alone), 1 when any clip failed (reasons in the manifest and
-printed), 2 for a bad option, data or output folder, or an output shard another run holds (nothing dubbed).
+printed; also the clips an archive that broke in the middle of the run never reached), 2 for a bad option, data
+(none of the selected clips has audio, say) or output folder, or an output shard another run holds (nothing
+dubbed).
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baseline_dub.commands import add_model_options
+from baseline_dub.commands import add_data_options, add_model_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("run", help="dub every clip of a dataset split (resumable)")
     parser.add_argument("--split", default="test", help="train, val or test (default test)")
-    parser.add_argument("--data", default=None, help="Anim-400K folder (default: the bundled sample)")
+    add_data_options(parser, "Anim-400K folder: the annotations and the audio as downloaded, joined or extracted "
+                             "(default: the bundled sample)")
     parser.add_argument("--out", default="runs/baseline", help="output folder (default runs/baseline)")
     parser.add_argument("--shard", default=None, help="I/N: only the clips whose id hashes to I mod N")
     parser.add_argument("--limit", type=int, default=None, help="at most N clips (of this shard)")
@@ -46,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise ConfigError(f"{option} {value}: must be 1 or more")
     opts = RunOptions(
-        split=args.split, data=args.data, out=args.out, profile=args.profile, device=args.device,
+        split=args.split, data=args.data, annotations=args.annotations, out=args.out, profile=args.profile,
+        device=args.device,
         config_path=args.config, shard=parse_shard(args.shard) if args.shard else None, limit=args.limit,
         keep=args.keep, video=args.video, batch_clips=args.batch_clips, progress=not args.no_progress,
         lock=not args.no_lock,

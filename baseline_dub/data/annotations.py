@@ -1,7 +1,10 @@
 """Anim-400K annotations: the omnibus JSON -> ``Clip`` records, timestamps, and the optional sidecar.
 
 The annotations file is one JSON object with keys ``train``/``val``/``test``; each is a list of shows,
-a show holds ``episodes`` (a dict keyed by episode number) and each episode a list of ``clips``.
+a show holds ``episodes`` (a dict keyed by episode number) and each episode a list of ``clips``. It may be
+gzip-compressed (``.json.gz``, read as it is). The older documented form, one object keyed by show name
+whose values are shows (with ``episodes``) and no train/val/test, is read too: it says nothing of splits,
+so its clips are put in one split named ``all`` (``run --split all``), never in train, val or test.
 
 Policy for malformed input: a file that is not JSON, has no split lists, or a split that is not a list
 is a ``DataError`` (nothing usable). A malformed show, episode or clip (missing key, wrong type, bad
@@ -13,9 +16,11 @@ a reason naming split/show/episode/clip index, because the rest of the file stay
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +29,8 @@ from typing import Any
 from baseline_dub.errors import DataError
 
 SPLITS = ("train", "val", "test")
+# The split the older per-show form (no train/val/test) is read into: not one of SPLITS, which it never says.
+ALL_SPLIT = "all"
 CLIP_KEYS = ("jp_clip", "en_clip", "jp_text", "en_text", "jp_start_time", "jp_end_time",
              "en_start_time", "en_end_time", "speakers")
 # Accepted timestamps: "HH:MM:SS(.fff)", "H:MM:SS,fff" (SRT), "MM:SS(.f)", plain seconds "12.5";
@@ -163,8 +170,8 @@ def _clip(raw: Any, *, split: str, show: str, season: str, episode: str, index: 
 def parse_split(split: str, shows: Any, *, strict: bool = False) -> tuple[list[Clip], list[Skipped]]:
     """The clips of one split's show list in file order, plus the malformed entries skipped."""
     if not isinstance(shows, list):
-        raise DataError(f"split {split!r} is a {type(shows).__name__}, not a list of shows; "
-                        "is this an Anim-400K annotations file?")
+        raise DataError(f"split {split!r} is a {type(shows).__name__}, not a list of shows as in the Anim-400K "
+                        "annotations (train/val/test, each a list of shows); fix or re-download the file")
     clips: list[Clip] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
@@ -205,31 +212,61 @@ def parse_split(split: str, shows: Any, *, strict: bool = False) -> tuple[list[C
     return clips, skipped
 
 
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path``, gunzipped first when it starts with gzip's magic bytes (``.json.gz``)."""
+    try:
+        with path.open("rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise DataError(f"{path}: annotations file not found; pass the folder holding "
+                        "anim400k_annotations*.json, or --annotations FILE") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: a damaged or truncated gzip file ({exc}); re-download the annotations") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc}); re-download the annotations file") from None
+
+
+def _is_show(value: Any) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("episodes"), Mapping)
+
+
+def _by_split(path: Path, data: Any) -> dict[str, Any]:
+    """The file's split -> show list: as it is, or the older per-show form as split ``all``; else an error
+    that says what the file holds."""
+    if isinstance(data, dict) and set(data) & set(SPLITS):
+        return data
+    if isinstance(data, dict) and data and all(_is_show(v) for v in data.values()):
+        return {ALL_SPLIT: [{**show, "show": show.get("show", name)} for name, show in data.items()]}
+    if isinstance(data, dict):
+        keys = ", ".join(sorted(map(str, data))[:5]) + (", ..." if len(data) > 5 else "")
+        what = f"a JSON object with keys {keys}" if data else "an empty JSON object"
+    else:
+        what = f"a JSON {type(data).__name__}" + (f" of {len(data)} items" if isinstance(data, list) else "")
+    raise DataError(f"{path}: {what}, not Anim-400K annotations: expected an object with keys train/val/test "
+                    "(each a list of shows), or the older form keyed by show name (each show with 'episodes'); "
+                    "pass the anim400k_annotations*.json of the download")
+
+
 def load_annotations(path: str | Path, splits: Iterable[str] | None = None, *, strict: bool = False
                      ) -> tuple[dict[str, list[Clip]], list[Skipped]]:
-    """Read the omnibus annotations JSON and return ``{split: clips}`` and the skipped entries.
+    """Read the omnibus annotations JSON (or ``.json.gz``) and return ``{split: clips}`` and the skipped entries.
 
     The whole file is parsed with the standard ``json`` module (about 10x its size in memory while
     parsing; see bench/annotations_load.py); only the requested ``splits`` (default: all present) are
-    turned into ``Clip`` records and the raw objects are freed afterwards.
+    turned into ``Clip`` records and the raw objects are freed afterwards. The older per-show form gives
+    one split, ``all`` (module docstring).
     """
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise DataError(f"{path}: annotations file not found; pass the folder holding "
-                        "anim400k_annotations*.json") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON ({exc}); re-download the annotations file") from None
-    present = [s for s in data if isinstance(s, str)] if isinstance(data, dict) else []
-    if not present or not set(present) & set(SPLITS):
-        raise DataError(f"{path}: expected a JSON object with keys train/val/test; "
-                        "is this an Anim-400K annotations file?")
-    wanted = list(splits) if splits is not None else [s for s in present if s in SPLITS]
+    data = _by_split(path, _read_json(path))
+    present = [s for s in data if isinstance(s, str)]
+    wanted = list(splits) if splits is not None else [s for s in present if s in (*SPLITS, ALL_SPLIT)]
     unknown = [s for s in wanted if s not in data]
     if unknown:
-        raise DataError(f"{path}: no split {', '.join(unknown)}; it has {', '.join(present)}")
+        note = (f" (the older form keyed by show, without train/val/test: its clips are read as split "
+                f"{ALL_SPLIT!r}, pass --split {ALL_SPLIT})" if ALL_SPLIT in data else "")
+        raise DataError(f"{path}: no split {', '.join(unknown)}; it has {', '.join(present)}{note}")
     out: dict[str, list[Clip]] = {}
     skipped: list[Skipped] = []
     for split in wanted:

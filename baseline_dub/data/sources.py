@@ -1,4 +1,4 @@
-"""Where Anim-400K audio (and video) comes from: an extracted folder, a tarball, or its split parts, never extracted.
+"""How Anim-400K audio (and video) is read: an extracted folder, a tarball, or its split parts, never extracted.
 
 Archive members map to clip ids by their last two path parts (``<id_folder>/<id>.<ext>``), so
 ``anim400k_audio_clips/db/db01....mp3``, the doubled ``anim400k_audio_clips/anim400k_audio_clips/...``
@@ -9,10 +9,14 @@ Random access on a tarball (``TarSource.read``) builds, on first use, an in-memo
 (offset, size) in the decompressed stream with one full pass (one decompression of the archive, about
 100 bytes per member). Each later read seeks the decompressed stream: forward seeks decompress only the
 gap, backward ones restart from the archive's beginning, so reading in archive order (``stream``) is the
-cheap way through a whole split; random reads cost up to one decompression of the archive each.
+cheap way through a whole split; random reads cost up to one decompression of the archive each. A pass
+reads the compressed stream to its end, so a truncated or damaged archive is an error naming the part to
+download again (``baseline_dub.data.parts``), never a silently shorter list of clips.
 
 The video clips (``anim400k_video_clips/<id_folder>/<id>.mp4``) are laid out and shipped like the audio; the
-same sources read them, with the media kind's folder name and extensions (``MEDIA``).
+same sources read them, with the media kind's folder name and extensions (``MEDIA``). Which source a
+dataset folder holds is found by ``baseline_dub.data.layout``; each source's ``why`` says why it was chosen
+when the folder held several.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from baseline_dub.data.parts import damage_hint, size_warnings
 from baseline_dub.errors import DataError, UnsafeArchiveError
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".opus", ".aac")
@@ -90,23 +95,6 @@ class ConcatReader(io.RawIOBase):
         super().close()
 
 
-def _natural(path: Path) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
-
-
-def part_files(first: Path) -> list[Path]:
-    """All ``<name>.part-*`` files beside ``first`` (a part or the base name), in natural order."""
-    base = re.sub(r"\.part-[^.]*$", "", first.name)
-    parts = sorted(first.parent.glob(f"{glob_escape(base)}.part-*"), key=_natural)
-    if not parts:
-        raise DataError(f"{first}: no {base}.part-* files found")
-    return parts
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
-
-
 def _decompressed(raw: io.RawIOBase) -> BinaryIO:
     buffered = io.BufferedReader(raw, buffer_size=1 << 20)
     magic = buffered.peek(6)[:6]
@@ -152,9 +140,18 @@ class TarSource:
         self.extensions = tuple(extensions)
         self.index: dict[str, tuple[int, int]] | None = None
         self._reader: BinaryIO | None = None
+        self.why = ""
 
     def describe(self) -> str:
+        """The archive's path (its first part and how many more)."""
         return str(self.paths[0]) if len(self.paths) == 1 else f"{self.paths[0]} (+{len(self.paths) - 1} parts)"
+
+    def warnings(self) -> list[str]:
+        """Parts that look truncated by their size (``baseline_dub.data.parts.size_warnings``)."""
+        return size_warnings(self.paths)
+
+    def _damaged(self, exc: BaseException, what: str = "the archive is damaged or truncated") -> DataError:
+        return DataError(f"{self.describe()}: {what} ({type(exc).__name__}: {exc}); {damage_hint(self.paths)}")
 
     def _open(self) -> BinaryIO:
         return _decompressed(ConcatReader(self.paths))
@@ -175,9 +172,10 @@ class TarSource:
                     index[key] = (info.offset_data, info.size)
                     member = tar.extractfile(info) if read else None
                     yield key, member.read() if member is not None else b""
+                while fh.read(1 << 20):  # to the compressed stream's end: its checksum, and nothing cut short
+                    pass
             except _ARCHIVE_ERRORS as exc:
-                raise DataError(f"{self.describe()}: the archive is damaged or truncated ({exc}); "
-                                "re-download it (all .part-* files)") from None
+                raise self._damaged(exc) from None
         self.index = index
 
     def build_index(self) -> dict[str, tuple[int, int]]:
@@ -189,7 +187,13 @@ class TarSource:
         return self.index
 
     def has(self, clip_id: str) -> bool:
+        """Whether the archive holds ``clip_id`` (builds the index once)."""
         return clip_id in self.build_index()
+
+    def size(self, clip_id: str) -> int | None:
+        """The member's size in bytes, None when the archive lacks it (builds the index once)."""
+        where = self.build_index().get(clip_id)
+        return where[1] if where is not None else None
 
     def read(self, clip_id: str) -> tuple[bytes, str] | None:
         """The member's bytes and name for ``clip_id``, or None when the archive lacks it."""
@@ -203,7 +207,7 @@ class TarSource:
             data = self._reader.read(where[1])
         except _ARCHIVE_ERRORS as exc:
             self.close()
-            raise DataError(f"{self.describe()}: cannot read {clip_id} ({exc}); re-download the archive") from None
+            raise self._damaged(exc, f"cannot read {clip_id}") from None
         return data, f"{self.describe()}:{clip_id}"
 
     def close(self) -> None:
@@ -219,9 +223,15 @@ class FolderSource:
     def __init__(self, root: Path, extensions: Sequence[str] = AUDIO_EXTENSIONS) -> None:
         self.root = root
         self.extensions = tuple(extensions)
+        self.why = ""
 
     def describe(self) -> str:
+        """The folder's path."""
         return str(self.root)
+
+    def warnings(self) -> list[str]:
+        """Nothing to warn about a folder as a whole (a 0-byte file is counted per clip)."""
+        return []
 
     def path(self, clip_id: str) -> Path | None:
         for ext in self.extensions:
@@ -231,63 +241,46 @@ class FolderSource:
         return None
 
     def has(self, clip_id: str) -> bool:
+        """Whether the folder holds ``<clip_id>.<ext>``."""
         return self.path(clip_id) is not None
 
+    def size(self, clip_id: str) -> int | None:
+        """The clip file's size in bytes, None when the folder lacks it."""
+        p = self.path(clip_id)
+        return p.stat().st_size if p is not None else None
+
     def read(self, clip_id: str) -> tuple[bytes, str] | None:
+        """The clip file's bytes and path, None when the folder lacks it."""
         p = self.path(clip_id)
         return (p.read_bytes(), str(p)) if p is not None else None
 
 
 class NoSource:
-    """No audio (or video) at all next to the annotations: every clip is reported missing."""
+    """No audio (or video) at all next to the annotations: every clip is reported missing. ``found`` says what
+    was there instead (``baseline_dub.data.layout.inventory``)."""
 
-    def __init__(self, where: Path, kind: str = "audio") -> None:
+    def __init__(self, where: Path, kind: str = "audio", found: str = "") -> None:
         self.where = where
         self.kind = kind
+        self.found = found
+        self.why = ""
 
     def describe(self) -> str:
-        return f"no {self.kind} found in {self.where}"
+        """Where the media was looked for, and what was found there instead."""
+        return f"no {self.kind} found in {self.where}" + (f" ({self.found})" if self.found else "")
+
+    def warnings(self) -> list[str]:
+        """Nothing beyond ``describe``."""
+        return []
 
     def has(self, clip_id: str) -> bool:
         return False
+
+    def size(self, clip_id: str) -> int | None:
+        return None
 
     def read(self, clip_id: str) -> tuple[bytes, str] | None:
         return None
 
 
 AudioSource = TarSource | FolderSource | NoSource
-
-
-def folder_root(folder: Path, name: str = ARCHIVE_FOLDER) -> Path:
-    """The folder holding the ``<id_folder>/`` sub-folders, unwrapping a doubled archive folder ``name``."""
-    while (folder / name).is_dir():
-        folder = folder / name
-    return folder
-
-
-def find_source(audio: Path | None, near: Path, kind: str = "audio") -> AudioSource:
-    """The ``kind`` (``audio`` or ``video``) source for an explicit path, or else the one found in ``near``.
-
-    Looked for in ``near``, in order (for audio; ``anim400k_video_clips`` for video): an extracted
-    ``anim400k_audio_clips/`` folder, then ``anim400k_audio_clips.tar.gz`` (or ``.tar``), then
-    ``anim400k_audio_clips.tar.gz.part-*``.
-    """
-    folder, extensions = MEDIA[kind]
-    if audio is not None:
-        if audio.is_dir():
-            return FolderSource(folder_root(audio, folder), extensions)
-        if ".part-" in audio.name:
-            return TarSource(part_files(audio), extensions)
-        if audio.is_file():
-            return TarSource([audio], extensions)
-        if list(audio.parent.glob(f"{glob_escape(audio.name)}.part-*")):
-            return TarSource(part_files(audio), extensions)
-        raise DataError(f"{audio}: no such {kind} folder, tarball or .part-* files")
-    if (near / folder).is_dir():
-        return FolderSource(folder_root(near / folder, folder), extensions)
-    for name in (f"{folder}.tar.gz", f"{folder}.tgz", f"{folder}.tar"):
-        if (near / name).is_file():
-            return TarSource([near / name], extensions)
-    if list(near.glob(f"{folder}.tar*.part-*")):
-        return TarSource(part_files(next(iter(near.glob(f"{folder}.tar*.part-*")))), extensions)
-    return NoSource(near, kind)

@@ -97,30 +97,33 @@ class Evaluation:
     similarity_recomputed: bool
 
 
-def _source_reader(data_dir: str | Path) -> Callable[[str], Audio]:
-    """A clip id -> source audio reader over ``data_dir``; the dataset is opened on first use only."""
+def _source_reader(data_dir: str | Path | None, annotations: str | Path | None = None) -> Callable[[str], Audio]:
+    """A clip id -> source audio reader over ``data_dir`` (and its ``annotations`` file, when given); the dataset
+    is opened on first use only."""
     opened: list[Any] = []
 
     def read(clip_id: str) -> Audio:
         if not opened:
             from baseline_dub.data.dataset import Dataset
 
-            opened.append(Dataset.open(data_dir))
+            opened.append(Dataset.open(data_dir, annotations=annotations))
         return opened[0].audio(clip_id)
 
     return read
 
 
 def evaluate_run(run_dir: str | Path, split: str | None = None, *, data_dir: str | Path | None = None,
-                 transcribe: metrics.Transcriber | None = None, asr_name: str | None = None,
-                 encoder: Any = None) -> Evaluation:
-    """Evaluate every clip of ``<run_dir>/<split>/manifest*.jsonl``. ``transcribe`` (English ASR of a batch
+                 annotations: str | Path | None = None, transcribe: metrics.Transcriber | None = None,
+                 asr_name: str | None = None, encoder: Any = None) -> Evaluation:
+    """Evaluate every clip of ``<run_dir>/<split>/manifest*.jsonl``. ``data_dir`` (and ``annotations``) name the
+    dataset whose source audio is measured when a row lacks its loudness; ``transcribe`` (English ASR of a batch
     of syntheses) enables WER; ``encoder`` (a ``SpeakerEncoder``) enables similarity recomputed from kept
     ``vocals.wav`` files."""
     run_dir = Path(run_dir)
     split = find_split(run_dir, split)
     read = read_manifest(run_dir / split)
-    inputs = metrics.ClipInputs(run_dir, _source_reader(data_dir) if data_dir else None, encoder, transcribe)
+    reader = _source_reader(data_dir, annotations) if data_dir or annotations else None
+    inputs = metrics.ClipInputs(run_dir, reader, encoder, transcribe)
     clips: list[dict[str, Any]] = []
     segments: list[dict[str, Any]] = []
     for row in read.clips.values():

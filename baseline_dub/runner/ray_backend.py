@@ -31,7 +31,7 @@ class PipelineActor:
 
         torch.set_num_threads(max(1, threads))
         self.opts = RunOptions(**options)
-        self.dataset = Dataset.open(self.opts.data)
+        self.dataset = Dataset.open(self.opts.data, annotations=self.opts.annotations)
         self.clips = {c.id: c for c in self.dataset.clips(self.opts.split)}
         self.pipeline = DubPipeline(self.opts.profile, device=self.opts.device, config_path=self.opts.config_path,
                                     announce=False)
@@ -60,7 +60,8 @@ def run_split_ray(opts: RunOptions, address: str = "local", actors: int | None =
     from ray.util import ActorPool
 
     opts = RunOptions(**{**asdict(opts), "out": str(Path(opts.out).resolve()),
-                         "data": str(Path(opts.data).resolve()) if opts.data else None})
+                         **{k: str(Path(getattr(opts, k)).resolve()) if getattr(opts, k) else None
+                            for k in ("data", "annotations")}})
     run = _Run.plan(opts)  # holds the shard's lock from here: released by finish() or close()
     if not run.todo:
         run.start(None, 0.0)

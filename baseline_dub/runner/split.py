@@ -5,25 +5,26 @@ fsynced row per finished clip, so after a kill a rerun skips what is finished (`
 clips, whose dub is their backing alone) and redoes only the clip that was in flight. ``--shard I/N`` keeps
 the clips whose id hashes to I mod N. Before any model loads, the output folder is checked and the run
 takes its shard's lock (``baseline_dub.runner.lock``): a second run of the same shard stops at once, and
-each run deletes only the stray ``.part`` files it owns.
+each run deletes only the stray ``.part`` files it owns. A selection none of whose clips has audio is an
+error before any model loads (the models load once the first batch of audio is read). An archive that
+breaks in the middle of a run ends the stream: the clips finished stay finished, those not reached are
+recorded as failed with the archive's error, and the summary is printed as after any other failure.
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import sys
-import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from baseline_dub.atomic import atomic_write_text
-from baseline_dub.errors import BaselineDubError, ConfigError
+from baseline_dub.errors import BaselineDubError, ConfigError, DataError, MissingAudioError
 from baseline_dub.runner.lock import OutputLock
 from baseline_dub.runner.manifest import (
     DONE,
@@ -37,6 +38,7 @@ from baseline_dub.runner.manifest import (
 from baseline_dub.runner.outputs import (  # noqa: F401  (output_paths, save_dub: part of this module's API)
     _now,
     add_video,
+    failure_row,
     output_paths,
     prepare_out,
     result_rows,
@@ -44,16 +46,19 @@ from baseline_dub.runner.outputs import (  # noqa: F401  (output_paths, save_dub
     stray_parts,
 )
 from baseline_dub.runner.shards import in_shard, is_whole_split, parse_shard  # noqa: F401
+from baseline_dub.runner.stream import batched, chained, prefetched  # noqa: F401  (prefetched: part of the API)
 from baseline_dub.runner.summary import RunSummary
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What to run: split, data source, output folder, profile, shard, limit, batching; ``video``: also write
-    each clip's dubbed video from the dataset's video clips."""
+    """What to run: split, data source (``annotations``: the annotations file, when not the one in ``data``),
+    output folder, profile, shard, limit, batching; ``video``: also write each clip's dubbed video from the
+    dataset's video clips."""
 
     split: str = "test"
     data: str | None = None
+    annotations: str | None = None
     out: str = "runs/baseline"
     profile: str = "auto"
     device: str | None = None
@@ -77,17 +82,6 @@ def select(dataset: Any, opts: RunOptions) -> list[Any]:
     """The clips of this run: the split's clips in this shard, the first ``limit`` of them."""
     clips = [c for c in dataset.clips(opts.split) if in_shard(c.id, opts.shard)]
     return clips[: opts.limit] if opts.limit else clips
-
-
-def _batches(stream: Iterator[tuple[Any, Any]], size: int) -> Iterator[list[tuple[Any, Any]]]:
-    batch: list[tuple[Any, Any]] = []
-    for pair in stream:
-        batch.append(pair)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def dub_results(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]]) -> tuple[list[tuple[Any, Any]], float]:
@@ -117,30 +111,6 @@ def dub_rows(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]], split: s
     return result_rows(pairs, split, out, keep, started, dataset.video if video else None), seconds
 
 
-def prefetched(items: Iterable[Any], depth: int) -> Iterator[Any]:
-    """Iterate ``items`` produced by a background thread, at most ``depth`` ahead (decoding overlaps dubbing)."""
-    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    done = object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                buffer.put(item)
-        except BaseException as exc:  # handed to the consumer, raised there
-            buffer.put((done, exc))
-            return
-        buffer.put((done, None))
-
-    threading.Thread(target=produce, daemon=True, name="baseline-dub-decode").start()
-    while True:
-        item = buffer.get()
-        if isinstance(item, tuple) and len(item) == 2 and item[0] is done:
-            if item[1] is not None:
-                raise item[1]
-            return
-        yield item
-
-
 @dataclass
 class _Run:
     """One run's plan and bookkeeping: what to do, its lock, the manifest writer, the summary, the progress bar."""
@@ -152,6 +122,8 @@ class _Run:
     summary: RunSummary
     lock: OutputLock | None = None
     video_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # finished clips needing only a video
+    recorded: set[str] = field(default_factory=set)  # clips given a manifest row by this run
+    stream_errors: list[DataError] = field(default_factory=list)  # the archive error that ended the stream
     writer: ManifestWriter | None = None
     bar: Any = None
     started_at: float = field(default_factory=time.perf_counter)
@@ -170,10 +142,11 @@ class _Run:
         then choose the clips not finished yet."""
         from baseline_dub.data.dataset import Dataset
 
-        dataset = Dataset.open(opts.data)
-        if opts.split not in dataset.splits():
-            raise ConfigError(
-                f"split {opts.split!r} is not in the annotations; splits: {', '.join(dataset.splits())}")
+        dataset = Dataset.open(opts.data, annotations=opts.annotations)
+        dataset.require_split(opts.split)
+        for note in (dataset.source.why, dataset.video_source.why if opts.video else ""):
+            if note:
+                print(f"data: {note}", file=sys.stderr)
         if opts.video and not dataset.has_videos:
             raise ConfigError(
                 f"--video: the dataset at {dataset.annotations.parent} has no video clips (an "
@@ -192,6 +165,8 @@ class _Run:
                 video_rows = {cid: rows[cid] for cid in lacking if has_subtitles(rows[cid], out)}
                 done_before -= lacking - video_rows.keys()  # rows from before subtitles existed: dubbed again
             todo = {c.id for c in chosen if c.id not in done_before}
+            if todo and len(todo) == len(chosen) and dataset.any_audio(chosen) is False:
+                raise dataset.no_audio_error(opts.split, len(chosen))
             summary = RunSummary(selected=len(chosen), already_done=len(chosen) - len(todo),
                                  skipped_entries=[str(s) for s in dataset.skipped_in(opts.split)])
             run = cls(opts, dataset, out, todo, summary, lock, video_rows=video_rows)
@@ -233,8 +208,9 @@ class _Run:
             self.summary.missing_video[row["video_reason"]] += 1
             tqdm.write(f"video: {row['video_error']}", file=sys.stderr)
 
-    def record(self, rows: list[dict[str, Any]], audio_seconds: float, processing_seconds: float) -> None:
-        """Write rows to the manifest (durably) and count them."""
+    def record(self, rows: list[dict[str, Any]], audio_seconds: float, processing_seconds: float,
+               quiet: bool = False) -> None:
+        """Write rows to the manifest (durably) and count them; ``quiet``: no line per failed row."""
         from tqdm import tqdm
 
         assert self.writer is not None
@@ -242,6 +218,7 @@ class _Run:
         self.summary.processing_seconds += processing_seconds
         for row in rows:
             self.writer.write(row)
+            self.recorded.add(row["clip_id"])
             self._count_video(row)
             if row.get("duration_mismatch") is not None:
                 self.summary.duration_mismatch += 1
@@ -256,8 +233,47 @@ class _Run:
                 tqdm.write(f"missing: {row['error']}", file=sys.stderr)
             else:
                 self.summary.failed[row["reason"]] += 1
-                tqdm.write(f"failed: {row['error']}", file=sys.stderr)
+                if not quiet:
+                    tqdm.write(f"failed: {row['error']}", file=sys.stderr)
             self.bar.update(1)
+
+    def stream(self) -> Iterator[list[tuple[Any, Any]]]:
+        """The batches of (clip, audio or error) to dub, decoded ahead by a thread; an archive error ends it and
+        is kept in ``stream_errors``."""
+        def until_error(pairs: Iterator[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+            try:
+                yield from pairs
+            except DataError as exc:
+                self.stream_errors.append(exc)
+
+        pairs = ((c, a) for c, a in self.dataset.stream(self.opts.split) if c.id in self.todo)
+        return prefetched(batched(until_error(pairs), self.opts.batch_clips), depth=2)
+
+    def first_batch(self, batches: Iterator[list[tuple[Any, Any]]]) -> list[tuple[Any, Any]] | None:
+        """The first batch, read before any model loads: an archive error before any clip, or a selection none
+        of whose clips has audio (an archive yields the missing clips last), is raised here."""
+        first = next(batches, None)
+        if first is None and self.stream_errors:
+            raise self.stream_errors[0]
+        if (first and self.dataset.missing_come_last and isinstance(first[0][1], MissingAudioError)
+                and self.summary.already_done == 0):
+            raise self.dataset.no_audio_error(self.opts.split, self.summary.selected)
+        return first
+
+    def record_unreached(self) -> None:
+        """After an archive error: a failed row for each clip to do that the stream never reached, one line."""
+        from tqdm import tqdm
+
+        if not self.stream_errors:
+            return
+        error = self.stream_errors[0]
+        started = _now()
+        unreached = [c for c in self.dataset.clips(self.opts.split) if c.id in self.todo - self.recorded]
+        rows = [failure_row(c, self.opts.split, DataError(
+            f"not read, the audio archive broke before it: {error}; the clips finished are kept, rerun after "
+            "downloading again", clip=c.id), started) for c in unreached]
+        tqdm.write(f"failed: {error} ({len(rows)} clip(s) not read)", file=sys.stderr)
+        self.record(rows, 0.0, 0.0, quiet=True)
 
     def finish(self) -> RunSummary:
         """Close the manifest, write the summary file, release the lock; returns the summary."""
@@ -295,13 +311,16 @@ def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
 
     Three things overlap, each bounded: a thread decodes the next batches of audio (two ahead), the main
     thread runs the models, and a writer thread writes finished dubs and their manifest rows (at most two
-    batches waiting), so that neither decoding nor writing leaves the GPU idle.
+    batches waiting), so that neither decoding nor writing leaves the GPU idle. The models load after the
+    first batch is read (``_Run.first_batch``).
     """
     from baseline_dub.pipeline import DubPipeline
 
     run = _Run.plan(opts)
     try:
-        if run.todo and pipeline is None:
+        batches = run.stream() if run.todo else iter(())
+        first = run.first_batch(batches) if run.todo else None
+        if first is not None and pipeline is None:
             pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path)
         run.start(pipeline.config.profile if pipeline is not None else None, getattr(pipeline, "load_seconds", 0.0))
     except BaseException:
@@ -309,10 +328,8 @@ def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
         raise
     pending_writes: deque[Future] = deque()
     try:
-        stream = ((c, a) for c, a in run.dataset.stream(opts.split) if c.id in run.todo)
-        batches = prefetched(_batches(stream, opts.batch_clips), depth=2)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline-dub-write") as writer:
-            for batch in batches:
+            for batch in chained(first, batches):
                 started, t0 = _now(), time.perf_counter()
                 pairs, seconds = dub_results(pipeline, run.dataset, batch)
                 elapsed = time.perf_counter() - t0
@@ -328,6 +345,8 @@ def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
                     pending_writes.popleft().result()  # bounded: at most two batches waiting to be written
             while pending_writes:
                 pending_writes.popleft().result()
+        run.record_unreached()
     finally:
         summary = run.finish()
     return summary
+
