@@ -212,7 +212,7 @@ def test_given_count_splits_a_short_real_two_person_exchange(diarizer, real_dir)
     conv, reference = build_conversation(turns, gap=0.4)
     assert len({s.speaker for s in clean_segments(diarizer.backend.turns(conv), diarizer.rules)}) == 1
     result = diarizer.diarize_detailed(conv, num_speakers=2)
-    assert (result.requested_speakers, result.found_speakers, result.note) == (2, 2, None)
+    assert (result.speakers_expected, result.speakers_found, result.reason) == (2, 2, None)
     assert_clean(list(result.segments), diarizer.rules, conv.duration)
     assert diarization_error_rate(reference, list(result.segments), collar=0.25) <= 0.25
 
@@ -230,7 +230,7 @@ def test_given_count_with_one_voice_says_so(diarizer, voices) -> None:
     from baseline_dub.stages.diarize import SpeakerCountWarning
 
     result = diarizer.diarize_detailed(voices[MALE], num_speakers=2)
-    assert result.found_speakers == 1 and "1 speaker(s) where 2 were given" in result.note
-    with pytest.warns(SpeakerCountWarning, match="where 2 were given"):
+    assert result.speakers_found == 1 and "1 speaker(s) where 2 were expected" in result.reason
+    with pytest.warns(SpeakerCountWarning, match="where 2 were expected"):
         segments = diarizer.diarize(voices[MALE], num_speakers=2)
     assert list(result.segments) == segments and {s.speaker for s in segments} == {"SPEAKER_00"}
