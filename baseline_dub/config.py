@@ -66,7 +66,8 @@ class DiarizeConfig:
     ``backend``: ``offline`` (segmentation ONNX + Resemblyzer + clustering) or ``pyannote`` (the
     ``pipeline_model`` pyannote.audio pipeline; empty for the offline profile). ``overlap``: ``drop``
     (overlapped speech belongs to nobody) or ``dominant`` (to the speaker whose turn is longer).
-    ``clustering_threshold``: average-linkage cosine distance under which local speakers are merged.
+    ``clustering_threshold``: average-linkage cosine distance under which local speakers are merged (two
+    local speakers of one segmentation window are never merged: the model heard two voices there).
     When a speaker count is given and the offline clustering finds fewer, the speech is cut into pieces
     of ``count_piece_seconds`` that are clustered into the count, unless two of those clusters are one
     voice (centroid cosine >= ``count_same_voice_cosine``); see stages/diarize/offline.py.

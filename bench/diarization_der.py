@@ -2,7 +2,8 @@
 
 Turns are Common Voice clips from ../shared/data/real/ja_speech (female 38843402, males 38853932 and
 38898180, "unclear" 38833628), each trimmed to its first..last silero-VAD speech, so the reference
-turn boundaries are known exactly. Cases: no overlap, 0.8 s overlaps, music under the speech
+turn boundaries are known exactly; each file is its own speaker (the two men are two speakers, so the
+"4turns" cases F, M, F, M2 and "6turns" hold three). Cases: no overlap, 0.8 s overlaps, music under the speech
 (../shared/data/real/music at 10 dB and 0 dB speech-to-music RMS ratio, diarized without separation), 3 vs 6
 turns, and three speakers. DER is pyannote.metrics' DiarizationErrorRate with a 0.25 s collar on each
 side of every reference boundary, overlap scored; "total" weights each case by its reference speech.
@@ -11,7 +12,16 @@ exchanges of 1.5 / 2.5 s turns (male 38898180 + "unclear" 38833628, "unclear" + 
 one local speaker of the segmentation model tends to cover both voices; "spk@n" is how many speakers
 came back with the count given.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/diarization_der.py [--profile offline] [--device cpu]
+Then the ten real two-person J-Moshi dialogues of ../shared/data/real/ja_dialogue (10 s each, one speaker
+per channel): the reference is each channel's energy (``channel_reference``: frames over -50 dBFS, gaps up
+to 0.25 s joined), the diarized audio the mono mix (with ``--separated``: Spleeter's vocals of the mix
+made 48 kHz stereo, as the pipeline diarizes them). "ch0_s/ch1_s" is each speaker's reference speech:
+a speaker with well under a second of it has no speech of its own that a 0.5 s segment can hold.
+"total" weights each dialogue by its reference speech. Last, the single-speaker real files of
+../shared/data/real/ja_speech are diarized without a count (no ``multi_speaker=False`` shortcut): one
+speaker each is right (test_ja_1 is an informal recording, probably with two or more voices).
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/diarization_der.py [--profile offline] [--device cpu] [--separated]
 """
 
 from __future__ import annotations
@@ -25,7 +35,14 @@ import numpy as np
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import PROJECT_ROOT
 from baseline_dub.profiles import resolve_config
-from baseline_dub.stages.diarize import Diarizer, build_conversation, diarization_error_rate, load_diarizer
+from baseline_dub.stages.diarize import (
+    Diarizer,
+    build_conversation,
+    channel_reference,
+    diarization_error_rate,
+    load_diarizer,
+)
+from baseline_dub.stages.separate import Separator, load_separator
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
 
@@ -33,7 +50,7 @@ REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 VOICES = {"F": "common_voice_ja_38843402_16k.wav", "M": "common_voice_ja_38853932_16k.wav",
           "M2": "common_voice_ja_38898180_16k.wav", "X": "common_voice_ja_38833628_16k.wav",
           "M3": "test_ja_2.wav"}
-SPEAKER_OF = {"F": "female", "M": "male", "M2": "male", "X": "other", "M3": "male3"}
+SPEAKER_OF = {"F": "female", "M": "male", "M2": "male2", "X": "other", "M3": "male3"}
 MUSIC = "Kevin_MacLeod_-_Vibe_Ace.hq.ogg"
 MUSIC_SNR_DB = (10.0, 0.0)
 
@@ -75,11 +92,49 @@ def cases(voices: dict[str, Audio]) -> dict[str, tuple[Audio, list[Segment]]]:
     }
 
 
+def speakers(segments: list[Segment]) -> int:
+    return len({s.speaker for s in segments})
+
+
+def dialogues(diarizer: Diarizer, collar: float, separator: Separator | None) -> None:
+    """Per J-Moshi dialogue and overall: DER and speakers found without and with the count (2)."""
+    print(f"\n{'dialogue':24s} {'ch0_s':>5s} {'ch1_s':>5s} {'DER':>7s} {'DER@2':>7s} {'spk':>4s} {'spk@2':>5s}")
+    totals = {"plain": 0.0, "hint": 0.0, "speech": 0.0, "two": 0, "two@2": 0}
+    paths = sorted((REAL / "ja_dialogue").glob("*.wav"))
+    for path in paths:
+        stereo = load_audio(path)
+        reference = channel_reference(stereo)
+        audio = stereo.mono()
+        if separator is not None:
+            mix = Audio(np.repeat(audio.samples, 2, axis=0), audio.rate).resample(48000)
+            audio = separator.separate_batch([mix])[0].vocals
+        plain = diarizer.diarize_detailed(audio, multi_speaker=True)
+        hinted = diarizer.diarize_detailed(audio, num_speakers=2, multi_speaker=True)
+        der = diarization_error_rate(reference, list(plain.segments), collar, stereo.duration)
+        der_n = diarization_error_rate(reference, list(hinted.segments), collar, stereo.duration)
+        own = [sum(s.duration for s in reference if s.speaker == f"ch{c}") for c in (0, 1)]
+        for key, value in (("plain", der * sum(own)), ("hint", der_n * sum(own)), ("speech", sum(own)),
+                           ("two", plain.speakers_found == 2), ("two@2", hinted.speakers_found == 2)):
+            totals[key] += value
+        print(f"{path.name:24s} {own[0]:5.1f} {own[1]:5.1f} {der:7.1%} {der_n:7.1%} {plain.speakers_found:4d} "
+              f"{hinted.speakers_found:5d}")
+    print(f"{'total':24s} {'':5s} {'':5s} {totals['plain'] / totals['speech']:7.1%} "
+          f"{totals['hint'] / totals['speech']:7.1%} {totals['two']:2d}/{len(paths)} {totals['two@2']:3d}/{len(paths)}")
+    print(f"(spk: speakers found without a count, spk@2: with num_speakers=2; total spk: dialogues with 2 found; "
+          f"audio: {'separated vocals' if separator is not None else 'mono mix'})")
+    print("\nsingle-speaker file                 speakers found (no count)")
+    for path in sorted((REAL / "ja_speech").glob("*.wav")):
+        found = diarizer.diarize_detailed(load_audio(path), multi_speaker=True).speakers_found
+        print(f"{path.name:36s} {found}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="offline")
     parser.add_argument("--device", default=None)
     parser.add_argument("--collar", type=float, default=0.25)
+    parser.add_argument("--separated", action="store_true",
+                        help="diarize the J-Moshi dialogues' Spleeter vocals (as `run` does), not the mix")
     args = parser.parse_args()
     store = Store()
     config = resolve_config(args.profile, store, device=args.device)
@@ -91,7 +146,7 @@ def main() -> None:
           f"{'RTF':>6s}")
     totals = {"plain": 0.0, "hint": 0.0, "speech": 0.0, "audio": 0.0, "sec": 0.0}
     for name, (audio, reference) in cases(voices).items():
-        n_true = len({s.speaker for s in reference})
+        n_true = speakers(reference)
         t = time.perf_counter()
         plain = diarizer.diarize(audio)
         elapsed = time.perf_counter() - t
@@ -102,8 +157,8 @@ def main() -> None:
         for key, value in (("plain", der * speech), ("hint", der_n * speech), ("speech", speech),
                            ("audio", audio.duration), ("sec", elapsed)):
             totals[key] += value
-        found = f"{len({s.speaker for s in plain})}/{n_true}"
-        found_n = f"{len({s.speaker for s in hinted})}/{n_true}"
+        found = f"{speakers(plain)}/{n_true}"
+        found_n = f"{speakers(hinted)}/{n_true}"
         print(f"{name:24s} {audio.duration:7.1f} {der:7.1%} {der_n:7.1%} {found:>5s} {found_n:>5s} {elapsed:6.2f} "
               f"{elapsed / audio.duration:6.3f}")
     print(f"{'total':24s} {totals['audio']:7.1f} {totals['plain'] / totals['speech']:7.1%} "
@@ -111,6 +166,8 @@ def main() -> None:
           f"{totals['sec'] / totals['audio']:6.3f}")
     print(f"(DER: no hint; DER@n: num_speakers = true count; spk: speakers found without hint / true; "
           f"sec/RTF: the no-hint call; collar {args.collar} s each side; {Path(__file__).name})")
+    separator = load_separator(config, store) if args.separated else None
+    dialogues(diarizer, args.collar, separator)
 
 
 if __name__ == "__main__":

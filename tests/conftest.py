@@ -49,6 +49,14 @@ def offline_config():
 
 
 @pytest.fixture(scope="session")
+def diarizer(store, offline_config):
+    """The offline profile's diarizer (segmentation ONNX, Resemblyzer, silero VAD), loaded once."""
+    from baseline_dub.stages.diarize import load_diarizer
+
+    return load_diarizer(offline_config, store)
+
+
+@pytest.fixture(scope="session")
 def mushra_inputs(tmp_path_factory, real_dir):
     """A tiny Anim-400K folder and split runs for MUSHRA builds (``tests/mushra_inputs.py``)."""
     from mushra_inputs import make_mushra_inputs

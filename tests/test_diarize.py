@@ -17,7 +17,6 @@ from baseline_dub.stages.diarize import (
     build_conversation,
     clean_segments,
     diarization_error_rate,
-    load_diarizer,
 )
 from baseline_dub.stages.diarize.offline import powerset_to_multilabel, window_starts
 from baseline_dub.stages.types import Segment
@@ -30,6 +29,14 @@ MALE2 = "common_voice_ja_38898180_16k.wav"
 
 def spans(segments: list[Segment]) -> list[tuple[float, float, str]]:
     return [(s.start, s.end, s.speaker) for s in segments]
+
+
+def dominant(segments: list[Segment], turn: Segment) -> str:
+    """The hypothesis speaker that covers most of the reference ``turn``."""
+    covered: dict[str, float] = {}
+    for s in segments:
+        covered[s.speaker] = covered.get(s.speaker, 0.0) + max(0.0, min(s.end, turn.end) - max(s.start, turn.start))
+    return max(covered, key=covered.__getitem__)
 
 
 def assert_clean(segments: list[Segment], rules: SegmentRules, duration: float | None = None) -> None:
@@ -112,11 +119,6 @@ def test_powerset_decoding_and_windows() -> None:
 
 # ---- offline backend on real weights ------------------------------------------------------------
 @pytest.fixture(scope="module")
-def diarizer(store, offline_config):
-    return load_diarizer(offline_config, store)
-
-
-@pytest.fixture(scope="module")
 def voices(real_dir, diarizer) -> dict[str, Audio]:
     """The speech of three Common Voice clips, trimmed to their first and last VAD speech."""
     out = {}
@@ -138,16 +140,33 @@ def test_no_speech_and_tiny_clips_never_raise(diarizer, multi_speaker) -> None:
 
 
 def test_two_speaker_conversation_der(diarizer, voices) -> None:
-    """Alternating female/male turns, 0.5 s apart, no overlap: DER within the README's 8 % (0.25 s collar
-    each side; bench/diarization_der.py), with and without the speaker count."""
+    """Alternating turns of one woman and one man, 0.5 s apart, no overlap: two speakers, DER within the
+    README's 8 % (0.25 s collar each side; bench/diarization_der.py), with and without the speaker count."""
     conv, reference = build_conversation(
-        [(voices[FEMALE], "f"), (voices[MALE], "m"), (voices[FEMALE], "f"), (voices[MALE2], "m")], gap=0.5)
+        [(voices[FEMALE], "f"), (voices[MALE], "m"), (voices[FEMALE], "f"), (voices[MALE], "m")], gap=0.5)
     hypothesis = diarizer.diarize(conv)
     assert_clean(hypothesis, diarizer.rules, conv.duration)
     assert len({s.speaker for s in hypothesis}) == 2
     assert diarization_error_rate(reference, hypothesis, collar=0.25) <= 0.08
     hinted = diarizer.diarize(conv, num_speakers=2)
     assert diarization_error_rate(reference, hinted, collar=0.25) <= 0.08
+
+
+def test_two_men_told_apart_with_the_count(diarizer, voices) -> None:
+    """A woman and two different Common Voice men (F, M, F, M2): three speakers in the reference. With the
+    count (3) all three come back and each man's turn is his own speaker (DER 0 % measured). Without a
+    count the two men's voices are closer than ``clustering_threshold`` and are merged (2 of 3 found, DER
+    22 % measured: bench/diarization_der.py, no_overlap_4turns); that is what this asserts, not more."""
+    conv, reference = build_conversation(
+        [(voices[FEMALE], "f"), (voices[MALE], "m"), (voices[FEMALE], "f"), (voices[MALE2], "m2")], gap=0.5)
+    hinted = diarizer.diarize_detailed(conv, num_speakers=3)
+    assert (hinted.speakers_expected, hinted.speakers_found, hinted.reason) == (3, 3, None)
+    assert diarization_error_rate(reference, list(hinted.segments), collar=0.25) <= 0.08
+    labels = [dominant(list(hinted.segments), turn) for turn in reference]
+    assert labels[0] == labels[2] and len(set(labels)) == 3
+    plain = diarizer.diarize(conv)
+    assert len({s.speaker for s in plain}) >= 2
+    assert diarization_error_rate(reference, plain, collar=0.25) <= 0.25
 
 
 def test_single_speaker_clip_is_trimmed_not_diarized(diarizer, real_dir) -> None:
@@ -212,17 +231,11 @@ def test_given_count_splits_a_short_real_two_person_exchange(diarizer, real_dir)
     conv, reference = build_conversation(turns, gap=0.4)
     assert len({s.speaker for s in clean_segments(diarizer.backend.turns(conv), diarizer.rules)}) == 1
     result = diarizer.diarize_detailed(conv, num_speakers=2)
-    assert (result.requested_speakers, result.found_speakers, result.note) == (2, 2, None)
+    assert (result.speakers_expected, result.speakers_found, result.reason) == (2, 2, None)
     assert_clean(list(result.segments), diarizer.rules, conv.duration)
     assert diarization_error_rate(reference, list(result.segments), collar=0.25) <= 0.25
-
-    def dominant(turn: Segment) -> str:
-        covered: dict[str, float] = {}
-        for s in result.segments:
-            covered[s.speaker] = covered.get(s.speaker, 0.0) + max(0.0, min(s.end, turn.end) - max(s.start, turn.start))
-        return max(covered, key=covered.__getitem__)
-
-    assert dominant(reference[0]) != dominant(reference[1])  # each person speaks mostly as their own speaker
+    segments = list(result.segments)
+    assert dominant(segments, reference[0]) != dominant(segments, reference[1])  # each mostly as their own speaker
 
 
 def test_given_count_with_one_voice_says_so(diarizer, voices) -> None:
@@ -230,7 +243,7 @@ def test_given_count_with_one_voice_says_so(diarizer, voices) -> None:
     from baseline_dub.stages.diarize import SpeakerCountWarning
 
     result = diarizer.diarize_detailed(voices[MALE], num_speakers=2)
-    assert result.found_speakers == 1 and "1 speaker(s) where 2 were given" in result.note
-    with pytest.warns(SpeakerCountWarning, match="where 2 were given"):
+    assert result.speakers_found == 1 and "1 speaker(s) where 2 were expected" in result.reason
+    with pytest.warns(SpeakerCountWarning, match="where 2 were expected"):
         segments = diarizer.diarize(voices[MALE], num_speakers=2)
     assert list(result.segments) == segments and {s.speaker for s in segments} == {"SPEAKER_00"}

@@ -19,10 +19,12 @@ yield one segment from the first to the last speech found by silero VAD (padded 
 ``speech_pad_seconds``), or nothing when VAD hears no speech.
 
 A given speaker count (``num_speakers``: ``--num-speakers``, or the annotation's ``speakers``) is
-respected: the backend returns that many speakers unless some of them have no speech of their own in
-the clip (the offline backend's rule: ``offline.py``, step 6). When fewer come back after the rules
-above, :meth:`Diarizer.diarize_detailed` says so in ``Diarization.note`` and :meth:`Diarizer.diarize`
-emits it as a :class:`SpeakerCountWarning`.
+respected: that many speakers come back unless some of them have no speech of their own in the clip.
+The count is checked after the rules above (a speaker whose only turns are short or overlapped is gone
+then), and when it falls short the backend's ``split_into_voices`` is tried (the offline backend's rule:
+``offline.py``, step 6). :meth:`Diarizer.diarize_detailed` returns ``speakers_expected``,
+``speakers_found`` and, when fewer were found, the ``reason``; :meth:`Diarizer.diarize` emits that reason
+as a :class:`SpeakerCountWarning`. Evaluation helpers (DER, references) are in ``evaluation.py``.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, DiarizeConfig
 from baseline_dub.errors import ConfigError
+from baseline_dub.stages.diarize.evaluation import build_conversation, channel_reference, diarization_error_rate
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
+
+__all__ = ["Backend", "Diarization", "Diarizer", "SegmentRules", "SpeakerCountWarning", "SpeechDetector",
+           "build_conversation", "channel_reference", "clean_segments", "diarization_error_rate", "load_diarizer"]
 
 RATE = 16000
 OVERLAP_RULES = ("drop", "dominant")
@@ -70,6 +76,10 @@ class Backend(Protocol):
 
     def turns(self, vocals: Audio, num_speakers: int | None = None) -> list[Segment]:
         """Speaker turns of ``vocals`` (16 kHz mono); ``num_speakers`` is a hint, not a promise."""
+        ...
+
+    def split_into_voices(self, vocals: Audio, speech: list[Segment], num_speakers: int) -> list[Segment] | None:
+        """Turns that split the speech of ``speech`` into up to ``num_speakers`` distinct voices, or ``None``."""
         ...
 
 
@@ -118,22 +128,26 @@ def clean_segments(turns: list[Segment], rules: SegmentRules, duration: float | 
     return [Segment(round(s.start, 3), round(s.end, 3), names[s.speaker]) for s in kept]
 
 
+def _speakers(segments: list[Segment]) -> int:
+    return len({s.speaker for s in segments})
+
+
 class SpeakerCountWarning(UserWarning):
     """Diarization found fewer speakers than the count it was given (the others have no speech)."""
 
 
 @dataclass(frozen=True)
 class Diarization:
-    """Segments of one clip and how their speaker count compares with the one asked for.
+    """Segments of one clip and how their speaker count compares with the count expected.
 
-    ``note`` is ``None`` when ``found_speakers`` is the ``requested_speakers`` (or none was asked for),
-    else the sentence saying how many were found and why.
+    ``speakers_expected`` is the count given (``None``: none given), ``speakers_found`` the speakers in
+    ``segments``; ``reason`` is ``None`` unless fewer were found than expected, then the sentence saying why.
     """
 
     segments: tuple[Segment, ...]
-    requested_speakers: int | None
-    found_speakers: int
-    note: str | None = None
+    speakers_expected: int | None
+    speakers_found: int
+    reason: str | None = None
 
 
 class SpeechDetector:
@@ -179,7 +193,7 @@ class Diarizer:
 
     def diarize(self, vocals: Audio, num_speakers: int | None = None,
                 multi_speaker: bool | None = None) -> list[Segment]:
-        """Single-speaker segments of ``vocals`` (:meth:`diarize_detailed`'s, its note as a warning).
+        """Single-speaker segments of ``vocals`` (:meth:`diarize_detailed`'s, a shortfall as a warning).
 
         ``multi_speaker=False`` (the annotation lists one speaker) skips diarization unless
         ``diarize_single_speaker_clips`` is set, and trims the clip to speech. ``num_speakers`` is the
@@ -187,29 +201,44 @@ class Diarizer:
         :class:`SpeakerCountWarning` says so. A clip with no speech gives ``[]``.
         """
         result = self.diarize_detailed(vocals, num_speakers, multi_speaker)
-        if result.note:
-            warnings.warn(result.note, SpeakerCountWarning, stacklevel=2)
+        if result.reason and result.segments:
+            warnings.warn(result.reason, SpeakerCountWarning, stacklevel=2)
         return list(result.segments)
 
     def diarize_detailed(self, vocals: Audio, num_speakers: int | None = None,
                          multi_speaker: bool | None = None) -> Diarization:
-        """:meth:`diarize` with the speaker count asked for, the count found and, if they differ, why."""
-        if num_speakers is not None and num_speakers < 1:
-            num_speakers = None
+        """:meth:`diarize` with the speaker count expected, the count found and, if fewer, why.
+
+        With a count, the count is checked on the cleaned segments (a speaker whose every turn is
+        shorter than ``min_segment_seconds`` or overlapped is gone): when fewer remain, the backend's
+        ``split_into_voices`` is tried on the speech and its split kept if more speakers survive the rules.
+        """
+        expected = num_speakers if num_speakers is not None and num_speakers >= 1 else None
         if multi_speaker is False and not self.config.diarize_single_speaker_clips:
-            segments = self.trim_to_speech(vocals)
-            return Diarization(tuple(segments), num_speakers, len({s.speaker for s in segments}))
+            return self._counted(self.trim_to_speech(vocals), expected, vocals.duration)
         mono = vocals.mono().resample(RATE)
-        if mono.duration < self.rules.min_segment_seconds or not self.vad.speech(mono):
-            return Diarization((), num_speakers, 0)
-        segments = clean_segments(self.backend.turns(mono, num_speakers), self.rules, mono.duration)
-        found = len({s.speaker for s in segments})
-        note = None
-        if num_speakers and segments and found < num_speakers:
-            note = (f"diarization found {found} speaker(s) where {num_speakers} were given: the others have no "
-                    f"speech of their own in these {mono.duration:.1f} s (no split of it into {num_speakers} "
-                    "distinct voices, or their turns were shorter than diarize.min_segment_seconds)")
-        return Diarization(tuple(segments), num_speakers, found, note)
+        segments: list[Segment] = []
+        if mono.duration >= self.rules.min_segment_seconds and self.vad.speech(mono):
+            turns = self.backend.turns(mono, expected)
+            segments = clean_segments(turns, self.rules, mono.duration)
+            if expected and segments and _speakers(segments) < expected:
+                split = self.backend.split_into_voices(mono, turns, expected)
+                resplit = clean_segments(split, self.rules, mono.duration) if split else []
+                if _speakers(resplit) > _speakers(segments):
+                    segments = resplit
+        return self._counted(segments, expected, mono.duration)
+
+    @staticmethod
+    def _counted(segments: list[Segment], expected: int | None, duration: float) -> Diarization:
+        """``segments`` as a :class:`Diarization`, with the reason when fewer speakers than ``expected``."""
+        found = _speakers(segments)
+        reason = None
+        if expected and found < expected:
+            reason = (f"diarization found {found} speaker(s) where {expected} were expected: " + (
+                "no speech in the vocals" if not segments else
+                f"the others have no speech of their own in these {duration:.1f} s (no split of it into "
+                f"{expected} distinct voices, or their turns were shorter than diarize.min_segment_seconds)"))
+        return Diarization(tuple(segments), expected, found, reason)
 
     def diarize_batch(self, clips: list[Audio], num_speakers: list[int | None] | None = None,
                       multi_speaker: list[bool | None] | None = None) -> list[list[Segment]]:
@@ -237,47 +266,3 @@ def load_diarizer(config: Config, store: Store) -> Diarizer:
         raise ConfigError(f"diarize.backend is {cfg.backend!r}; use one of {', '.join(BACKENDS)}")
     return Diarizer(backend, SpeechDetector(store.path(cfg.vad_model), cfg.vad_threshold), cfg)
 
-
-def diarization_error_rate(reference: list[Segment], hypothesis: list[Segment], collar: float = 0.25,
-                           duration: float | None = None) -> float:
-    """DER (pyannote.metrics) of ``hypothesis`` against ``reference``; ``collar`` seconds around each
-    reference boundary are not scored (pyannote's collar is the total width, so ``2 * collar`` is passed).
-    The scored region is ``[0, duration]``, or both annotations' extent when ``duration`` is ``None``."""
-    from pyannote.core import Annotation, Timeline
-    from pyannote.core import Segment as Span
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    def annotation(segments: list[Segment]) -> Annotation:
-        out = Annotation()
-        for i, s in enumerate(segments):
-            out[Span(s.start, s.end), i] = s.speaker
-        return out
-
-    ref, hyp = annotation(reference), annotation(hypothesis)
-    if duration is None:
-        duration = max([s.end for s in reference + hypothesis] or [0.0])
-    uem = Timeline([Span(0.0, max(duration, 1e-3))])
-    metric = DiarizationErrorRate(collar=2 * collar, skip_overlap=False)
-    return float(metric(ref, hyp, uem=uem))
-
-
-def build_conversation(turns: list[tuple[Audio, str]], gap: float = 0.3,
-                       overlap: float = 0.0) -> tuple[Audio, list[Segment]]:
-    """Concatenate speech turns ``(audio, speaker)`` into one 16 kHz mono clip with known truth.
-
-    Each turn is trimmed to nothing but starts ``gap`` seconds after the previous one ends, or
-    ``overlap`` seconds before it ends when ``overlap`` > 0. Returns the mix and the reference turns.
-    """
-    mono = [(a.mono().resample(RATE).samples[0], spk) for a, spk in turns]
-    starts: list[int] = []
-    pos = 0
-    for wav, _ in mono:
-        starts.append(max(0, pos))
-        shift = -int(overlap * RATE) if overlap > 0 else int(gap * RATE)
-        pos = starts[-1] + wav.size + shift
-    out = np.zeros(max(s + w.size for s, (w, _) in zip(starts, mono, strict=True)), np.float32)
-    reference = []
-    for s, (wav, spk) in zip(starts, mono, strict=True):
-        out[s:s + wav.size] += wav
-        reference.append(Segment(s / RATE, (s + wav.size) / RATE, spk))
-    return Audio(out, RATE), reference

@@ -8,21 +8,27 @@ Our own re-implementation of the idea of pyannote.audio's ``SpeakerDiarization``
    into three binary local-speaker tracks;
 2. each local speaker with enough speech (``min_embedding_seconds``, its non-overlapped frames first)
    is embedded with Resemblyzer from that window's audio where it is active;
-3. the embeddings are clustered by average-linkage agglomerative clustering on cosine distance, cut at
-   ``clustering_threshold`` or into exactly ``num_speakers`` clusters when the hint is given;
+3. the embeddings are clustered by average-linkage agglomerative clustering on cosine distance, into
+   exactly ``num_speakers`` clusters when the hint is given; without it the tree is cut at
+   ``clustering_threshold``, then into one more cluster at a time while two local speakers of one window
+   share a cluster: the segmentation model heard two voices there, so there are at least two speakers.
+   (Measured on the ten J-Moshi dialogues of ``../shared/data/real/ja_dialogue``: every window holding two
+   embedded local speakers is a real two-person window, every single-speaker file gives one local speaker
+   per window, and the threshold alone merged seven of the ten dialogues' two voices; bench/diarization_der.py);
 4. in each window, local speakers are matched to clusters one-to-one (Hungarian assignment on cosine
    similarity to the cluster centroids; a local speaker left over when there are fewer clusters goes to
    its nearest centroid, so no speech is lost), and global activity is rebuilt frame by frame: the number of
    simultaneous speakers is the rounded mean over the windows covering the frame, and that many
    clusters with the largest summed activity are kept (pyannote's ``reconstruct``);
 5. runs of active frames become raw turns, which ``diarize.clean_segments`` turns into segments;
-6. when ``num_speakers`` is given and fewer speakers came out (in a short clip one local speaker of the
-   segmentation model often covers both voices, so there is one embedding to cluster), the speech
-   frames are cut into pieces of about ``piece_seconds`` (each run of speech into equal parts), each
+6. ``split_into_voices``: when ``num_speakers`` is given and fewer speakers survive ``clean_segments``
+   (in a short clip one local speaker of the segmentation model often covers both voices, so there is
+   one embedding to cluster; or a speaker's only turns are too short), ``Diarizer`` asks for a split: the
+   speech frames are cut into pieces of about ``piece_seconds`` (each run of speech into equal parts), each
    piece is embedded and the pieces are clustered into ``num_speakers`` (then one fewer, ...) clusters;
    the first split whose clusters are all distinct voices (every pair of centroids under
-   ``same_voice_cosine``) replaces the turns. If none is, the clip really holds fewer voices and the
-   turns stand (``Diarizer`` says so).
+   ``same_voice_cosine``) is returned, and ``Diarizer`` keeps it if more speakers survive its rules. If
+   none is, the clip really holds fewer voices and the turns stand (``Diarizer`` says why).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import Config
 from baseline_dub.devices import resolve_device
 from baseline_dub.speaker import SpeakerEncoder, load_speaker_encoder
+from baseline_dub.stages.diarize.evaluation import mask_runs
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
 
@@ -129,7 +136,8 @@ class OfflineBackend:
                     audios.append(Audio(samples, RATE))
         return keys, self.encoder.embed_many(audios) if audios else np.zeros((0, 256), np.float32)
 
-    def _cluster(self, embeddings: np.ndarray, num_speakers: int | None) -> np.ndarray:
+    def _cluster(self, embeddings: np.ndarray, windows: np.ndarray, num_speakers: int | None) -> np.ndarray:
+        """Step 3: cluster labels of the local-speaker embeddings; ``windows`` says each one's window."""
         from scipy.cluster.hierarchy import fcluster, linkage
 
         if len(embeddings) == 1:
@@ -139,6 +147,8 @@ class OfflineBackend:
             labels = fcluster(tree, t=min(num_speakers, len(embeddings)), criterion="maxclust")
         else:
             labels = fcluster(tree, t=self.threshold, criterion="distance")
+            while _shares_a_window(labels, windows) and labels.max() < len(embeddings):
+                labels = fcluster(tree, t=int(labels.max()) + 1, criterion="maxclust")
         return np.unique(labels, return_inverse=True)[1]
 
     def turns(self, vocals: Audio, num_speakers: int | None = None) -> list[Segment]:
@@ -152,7 +162,7 @@ class OfflineBackend:
         keys, embeddings = self._embed_locals(wav, starts, active)
         if not keys:
             return []
-        labels = self._cluster(embeddings, num_speakers)
+        labels = self._cluster(embeddings, np.array([c for c, _ in keys]), num_speakers)
         n_clusters = int(labels.max()) + 1
         centroids = np.stack([embeddings[labels == j].mean(axis=0) for j in range(n_clusters)])
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
@@ -186,26 +196,27 @@ class OfflineBackend:
             top = order[t, : speakers_now[t]]
             chosen[t, top[activity[t, top] > 0]] = True
         chosen = chosen[:n_frames]
-        turns = _runs_to_turns(chosen)
-        if num_speakers and len({t.speaker for t in turns}) < num_speakers:
-            turns = self.split_into_voices(wav, chosen.any(axis=1), num_speakers) or turns
-        return turns
+        return _runs_to_turns(chosen)
 
-    def split_into_voices(self, wav: np.ndarray, speech: np.ndarray, num_speakers: int) -> list[Segment] | None:
-        """Step 6 of the module docstring: turns from pieces of the speech frames clustered into voices.
+    def split_into_voices(self, vocals: Audio, speech: list[Segment], num_speakers: int) -> list[Segment] | None:
+        """Step 6 of the module docstring: turns from pieces of ``speech`` clustered into voices.
 
-        ``speech`` marks the frames with speech; returns ``None`` when no split into two or more
+        ``speech`` is where someone speaks (turns: any labels, may overlap; the frames they cover are cut
+        into pieces, as the turns were made from frames); returns ``None`` when no split into two or more
         distinct voices exists (fewer pieces than voices, or clusters that are one voice).
         """
         from scipy.cluster.hierarchy import fcluster, linkage
 
+        wav = vocals.mono().resample(RATE).samples[0]
         piece_frames = max(1, int(round(self.piece_seconds * RATE / FRAME_STEP)))
-        pieces: list[tuple[int, int]] = []
-        for a, b in _runs(speech):
+        mask = np.zeros(int(np.ceil(wav.size / FRAME_STEP)), dtype=bool)
+        for turn in speech:
+            mask[_frame_of(turn.start):_frame_of(turn.end)] = True
+        spans: list[tuple[float, float]] = []
+        for a, b in mask_runs(mask):
             parts = max(1, int(round((b - a) / piece_frames)))
             edges = np.linspace(a, b, parts + 1).round().astype(int)
-            pieces += [(int(x), int(y)) for x, y in zip(edges[:-1], edges[1:], strict=True) if y > x]
-        spans = [(_frame_start(a), _frame_start(b)) for a, b in pieces]
+            spans += [(_frame_start(x), _frame_start(y)) for x, y in zip(edges[:-1], edges[1:], strict=True) if y > x]
         audios = [Audio(wav[int(s * RATE):int(e * RATE)], RATE) for s, e in spans]
         keep = [i for i, a in enumerate(audios) if a.frames and np.any(a.samples)]
         if len(keep) < 2:
@@ -222,11 +233,9 @@ class OfflineBackend:
         return None
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(first, end)`` frame indices of each run of ``True`` in a 1-d mask (``end`` exclusive)."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+def _shares_a_window(labels: np.ndarray, windows: np.ndarray) -> bool:
+    """Whether two local speakers of one window (the segmentation model heard two voices) share a label."""
+    return len(set(zip(windows.tolist(), labels.tolist(), strict=True))) < len(labels)
 
 
 def _frame_start(frame: int) -> float:
@@ -234,8 +243,13 @@ def _frame_start(frame: int) -> float:
     return max(0.0, (frame * FRAME_STEP + FRAME_SPAN / 2 - FRAME_STEP / 2) / RATE)
 
 
+def _frame_of(seconds: float) -> int:
+    """The frame whose slot begins at ``seconds`` (the inverse of ``_frame_start``), at least 0."""
+    return max(0, int(round((seconds * RATE - FRAME_SPAN / 2 + FRAME_STEP / 2) / FRAME_STEP)))
+
+
 def _runs_to_turns(chosen: np.ndarray) -> list[Segment]:
     """Contiguous active frames of each column -> ``Segment``s (frame centres +- half a step)."""
     turns = [Segment(_frame_start(a), _frame_start(b), f"cluster_{j}")
-             for j in range(chosen.shape[1]) for a, b in _runs(chosen[:, j])]
+             for j in range(chosen.shape[1]) for a, b in mask_runs(chosen[:, j])]
     return sorted(turns, key=lambda s: (s.start, s.speaker))
