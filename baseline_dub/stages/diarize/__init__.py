@@ -18,6 +18,9 @@ Clips that the annotation lists with one speaker skip diarization unless
 yield one segment from the first to the last speech found by silero VAD (padded by
 ``speech_pad_seconds``), or nothing when VAD hears no speech.
 
+Last, every segment, of either path, is cut at its pauses into utterances of at most
+``max_utterance_seconds`` (``utterances.py``): the unit Whisper translates and the TTS speaks.
+
 A given speaker count (``num_speakers``: ``--num-speakers``, or the annotation's ``speakers``) is
 respected: the backend returns that many speakers unless some of them have no speech of their own in
 the clip (the offline backend's rule: ``offline.py``, step 6). When fewer come back after the rules
@@ -38,6 +41,7 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, DiarizeConfig
 from baseline_dub.errors import ConfigError
+from baseline_dub.stages.diarize.utterances import split_utterances
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
 
@@ -127,13 +131,15 @@ class Diarization:
     """Segments of one clip and how their speaker count compares with the one asked for.
 
     ``note`` is ``None`` when ``found_speakers`` is the ``requested_speakers`` (or none was asked for),
-    else the sentence saying how many were found and why.
+    else the sentence saying how many were found and why. ``speech``: the regions ``(start, end)`` where
+    voice activity detection heard speech in the vocals (what speech coverage is measured against).
     """
 
     segments: tuple[Segment, ...]
     requested_speakers: int | None
     found_speakers: int
     note: str | None = None
+    speech: tuple[tuple[float, float], ...] = ()
 
 
 class SpeechDetector:
@@ -168,9 +174,12 @@ class Diarizer:
         self.config = config
         self.rules = SegmentRules.from_config(config)
 
-    def trim_to_speech(self, vocals: Audio, speaker: str = "SPEAKER_00") -> list[Segment]:
-        """One segment from the first to the last VAD speech (padded), or ``[]`` with no speech."""
-        regions = self.vad.speech(vocals)
+    def trim_to_speech(self, vocals: Audio, speaker: str = "SPEAKER_00",
+                       regions: list[tuple[float, float]] | None = None) -> list[Segment]:
+        """One segment from the first to the last VAD speech (padded), or ``[]`` with no speech.
+
+        ``regions``: the VAD speech of ``vocals`` when already known."""
+        regions = self.vad.speech(vocals) if regions is None else regions
         if not regions:
             return []
         pad = self.config.speech_pad_seconds
@@ -196,12 +205,14 @@ class Diarizer:
         """:meth:`diarize` with the speaker count asked for, the count found and, if they differ, why."""
         if num_speakers is not None and num_speakers < 1:
             num_speakers = None
-        if multi_speaker is False and not self.config.diarize_single_speaker_clips:
-            segments = self.trim_to_speech(vocals)
-            return Diarization(tuple(segments), num_speakers, len({s.speaker for s in segments}))
         mono = vocals.mono().resample(RATE)
-        if mono.duration < self.rules.min_segment_seconds or not self.vad.speech(mono):
-            return Diarization((), num_speakers, 0)
+        speech = self.vad.speech(mono)
+        if multi_speaker is False and not self.config.diarize_single_speaker_clips:
+            segments = self.utterances(self.trim_to_speech(mono, regions=speech), speech)
+            return Diarization(tuple(segments), num_speakers, len({s.speaker for s in segments}),
+                               speech=tuple(speech))
+        if mono.duration < self.rules.min_segment_seconds or not speech:
+            return Diarization((), num_speakers, 0, speech=tuple(speech))
         segments = clean_segments(self.backend.turns(mono, num_speakers), self.rules, mono.duration)
         found = len({s.speaker for s in segments})
         note = None
@@ -209,7 +220,11 @@ class Diarizer:
             note = (f"diarization found {found} speaker(s) where {num_speakers} were given: the others have no "
                     f"speech of their own in these {mono.duration:.1f} s (no split of it into {num_speakers} "
                     "distinct voices, or their turns were shorter than diarize.min_segment_seconds)")
-        return Diarization(tuple(segments), num_speakers, found, note)
+        return Diarization(tuple(self.utterances(segments, speech)), num_speakers, found, note, tuple(speech))
+
+    def utterances(self, segments: list[Segment], speech: list[tuple[float, float]]) -> list[Segment]:
+        """``segments`` cut at their pauses into utterances (``diarize.max_utterance_seconds``; utterances.py)."""
+        return split_utterances(segments, speech, self.config.max_utterance_seconds, self.config.speech_pad_seconds)
 
     def diarize_batch(self, clips: list[Audio], num_speakers: list[int | None] | None = None,
                       multi_speaker: list[bool | None] | None = None) -> list[list[Segment]]:
