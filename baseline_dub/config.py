@@ -71,6 +71,8 @@ class DiarizeConfig:
     When a speaker count is given and the offline clustering finds fewer, the speech is cut into pieces
     of ``count_piece_seconds`` that are clustered into the count, unless two of those clusters are one
     voice (centroid cosine >= ``count_same_voice_cosine``); see stages/diarize/offline.py.
+    ``max_utterance_seconds``: each single-speaker segment is cut at its pauses into utterances of at most
+    this many seconds (stages/diarize/utterances.py); 0 keeps segments whole.
     """
 
     backend: str = "offline"
@@ -90,6 +92,7 @@ class DiarizeConfig:
     speech_pad_seconds: float = 0.1
     count_piece_seconds: float = 0.75
     count_same_voice_cosine: float = 0.8
+    max_utterance_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baseline_dub.audio import Audio, checked_samples, load_audio
 from baseline_dub.config import Config
@@ -31,6 +31,9 @@ from baseline_dub.profiles import resolve_config
 from baseline_dub.result import Dub
 from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
 from baseline_dub.store import Store
+
+if TYPE_CHECKING:
+    from baseline_dub.stages.diarize import Diarization
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +58,7 @@ class _Work:
     seconds: dict[str, float] = field(default_factory=dict)
     stems: Stems | None = None
     segments: list[Segment] = field(default_factory=list)
+    diarization: Diarization | None = None
     translations: list[Translation] = field(default_factory=list)
     syntheses: list[Synthesis | None] = field(default_factory=list)
     error: BaselineDubError | None = None
@@ -141,14 +145,15 @@ class DubPipeline:
     def _separate(self, works: list[_Work]) -> list[Stems]:
         return self.separator.separate_batch([w.item.audio for w in works])
 
-    def _diarize(self, works: list[_Work]) -> list[list[Segment]]:
-        return [self.diarizer.diarize(w.stems.vocals, num_speakers=w.item.num_speakers,
-                                      multi_speaker=w.item.multi_speaker) for w in works]
+    def _diarize(self, works: list[_Work]) -> list[Diarization]:
+        return [self.diarizer.diarize_detailed(w.stems.vocals, num_speakers=w.item.num_speakers,
+                                               multi_speaker=w.item.multi_speaker) for w in works]
 
-    def _set_segments(self, w: _Work, segments: list[Segment]) -> None:
-        if not segments:
+    def _set_segments(self, w: _Work, diarization: Diarization) -> None:
+        if not diarization.segments:
             w.nothing_to_speak("no_speech", "no speech found in the separated vocals")
-        w.segments = list(segments)
+        w.diarization = diarization
+        w.segments = list(diarization.segments)
 
     def _translate(self, works: list[_Work]) -> list[list[Translation]]:
         """One Whisper batch per clip, of that clip's segments: Whisper's seeded sampled fallbacks and its
@@ -215,7 +220,7 @@ class DubPipeline:
             translations=tuple(w.translations), syntheses=tuple(w.syntheses), mixing_ratio=float(ratio),
             ratio_source=source, source_lufs=result.source_lufs, dub_lufs=result.output_lufs,
             stage_seconds=dict(w.seconds), provenance=self.provenance,
-            placements=tuple(per_segment), clip_id=item.clip_id,
+            placements=tuple(per_segment), clip_id=item.clip_id, diarization=w.diarization,
             notes={**item.notes, "overlong_rule": cfg.overlong, "fit_duration": cfg.fit_duration,
                    "limiter_reduction_db": round(result.limiter_reduction_db, 2)},
             no_speech=reason, note=why,

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.audio import Audio, write_audio
+from baseline_dub.stages.diarize.utterances import covered_seconds, speech_seconds
 from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
+
+if TYPE_CHECKING:
+    from baseline_dub.stages.diarize import Diarization
+
+# A clip with more than this much speech whose coverage is under LOW_COVERAGE is flagged ``low_coverage``.
+COVERAGE_MIN_SPEECH_SECONDS = 2.0
+LOW_COVERAGE = 0.5
+_EN_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,10 +49,45 @@ class Dub:
     notes: dict[str, Any] = field(default_factory=dict)
     no_speech: str | None = None
     note: str | None = None
+    diarization: Diarization | None = None
 
     @property
     def texts(self) -> list[str]:
         return [t.text for t in self.translations]
+
+    @property
+    def dubbed_segments(self) -> list[Segment]:
+        """The segments (utterances) that got English speech in the dub."""
+        return [seg for seg, syn in zip(self.segments, self.syntheses, strict=True)
+                if syn is not None and syn.audio is not None]
+
+    def coverage(self) -> dict[str, Any]:
+        """How much of the source speech the dub speaks: ``speech_seconds`` (voice activity in the separated
+        vocals), ``covered_seconds`` (of it under a dubbed utterance), ``coverage`` (their ratio, null without
+        speech) and ``en_words_per_speech_second`` (English words spoken per second of source speech)."""
+        speech = self.diarization.speech if self.diarization is not None else ()
+        total = speech_seconds(speech)
+        covered = covered_seconds(speech, self.dubbed_segments)
+        words = sum(len(_EN_WORD.findall(syn.text)) for syn in self.syntheses
+                    if syn is not None and syn.audio is not None)
+        return {"speech_seconds": round(total, 3), "covered_seconds": round(covered, 3),
+                "coverage": round(covered / total, 4) if total > 0 else None,
+                "en_words_per_speech_second": round(words / total, 3) if total > 0 else None}
+
+    def quality_flags(self) -> dict[str, str]:
+        """``{flag: sentence}`` for what a finished dub lacks: ``low_coverage`` (over 2 s of speech, under half
+        of it dubbed) and ``fewer_speakers`` (diarization found fewer speakers than the annotation lists)."""
+        flags: dict[str, str] = {}
+        cov = self.coverage()
+        if cov["speech_seconds"] > COVERAGE_MIN_SPEECH_SECONDS and (cov["coverage"] or 0.0) < LOW_COVERAGE:
+            flags["low_coverage"] = (f"only {cov['covered_seconds']:.1f} s of {cov['speech_seconds']:.1f} s of speech "
+                                     f"({100 * (cov['coverage'] or 0.0):.0f} %) got English speech; see the segments' "
+                                     "`skipped` reasons")
+        d = self.diarization
+        if d is not None and d.speakers_expected and d.segments and d.speakers_found < d.speakers_expected:
+            flags["fewer_speakers"] = d.reason or (f"{d.speakers_found} speaker(s) found where the annotation lists "
+                                                   f"{d.speakers_expected}")
+        return flags
 
     def segment_rows(self, files: list[str | None] | None = None) -> list[dict[str, Any]]:
         """Per-segment records (manifest ``segments``): timing, text evidence, voice, placement."""
@@ -83,6 +128,10 @@ class Dub:
             "translate_engine": self.provenance.get("translate_engine"),
             "translate_compute_type": self.provenance.get("translate_compute_type"),
             "stage_seconds": {k: round(v, 4) for k, v in self.stage_seconds.items()},
+            **self.coverage(),
+            "speakers_expected": self.diarization.speakers_expected if self.diarization is not None else None,
+            "speakers_found": len({s.speaker for s in self.segments}),
+            "quality_flags": self.quality_flags(),
             **self.notes,
             **({"no_speech": self.no_speech, "note": self.note} if self.no_speech else {}),
         }

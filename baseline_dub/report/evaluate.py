@@ -188,11 +188,52 @@ def summary_rows(ev: Evaluation) -> list[list[str]]:
                                  f"{fmt(metrics.chrf(hyps, refs) if scored else None, 1)}"],
         ["speaker similarity (mean, manifest)", fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
         ["length ratio (mean synthesis / slot)", fmt(m(s["length_ratio"] for s in synth))],
+        ["source speech dubbed (all clips' speech)", _speech_coverage(ev.clips)],
         ["speech coverage dub / source (mean)", f"{fmt(m(c['coverage_dub'] for c in done))} / "
                                                 f"{fmt(m(c['coverage_source'] for c in done))}"],
         ["LUFS dub − source (mean)", fmt(m(c["lufs_difference"] for c in done), 1)],
         ["WER of the syntheses", fmt(wer_all.wer, 3) if ev.asr else "not measured (--no-asr)"],
         ["real-time factor", fmt(metrics.real_time_factor(processing, audio_seconds), 3)],
+    ]
+
+
+def _speech_coverage(clips: Sequence[dict[str, Any]]) -> str:
+    """Seconds of source speech under a dubbed utterance over all source speech seconds, with the count of
+    clips flagged ``low_coverage``."""
+    speech = sum(metrics.as_float(c.get("speech_seconds")) or 0.0 for c in clips)
+    covered = sum((metrics.as_float(c.get("speech_seconds")) or 0.0) * (metrics.as_float(c.get("speech_coverage"))
+                                                                         or 0.0) for c in clips)
+    low = sum("low_coverage" in str(c.get("quality_flags") or "") for c in clips)
+    if not speech:
+        return "– (no row records speech coverage)"
+    return f"{100 * covered / speech:.0f} % of {speech:.1f} s; {low} clip(s) flagged low_coverage"
+
+
+def _coverage_section(ev: Evaluation, out_dir: Path) -> list[str]:
+    """The report's speech-coverage section: what share of each clip's source speech got English speech."""
+    rows = [c for c in ev.clips if c.get("speech_seconds") is not None]
+    flagged = Counter(f for c in rows for f in str(c.get("quality_flags") or "").split(",") if f)
+    return [
+        "## Speech coverage",
+        "",
+        "Per clip, the seconds of source speech (voice activity in the separated vocals) that lie under an "
+        "utterance with English speech in the dub, over all its speech seconds; and the English words spoken "
+        "per second of source speech. A clip with more than 2 s of speech and under 50 % coverage is flagged "
+        "`low_coverage`; one whose diarization found fewer speakers than the annotation lists, `fewer_speakers`.",
+        "",
+        table(["measure", "clips", "mean", "median", "min", "max"], [
+            ["coverage", *stats([metrics.as_float(c.get("speech_coverage")) for c in rows])],
+            ["English words / speech second", *stats([metrics.as_float(c.get("en_words_per_speech_second"))
+                                                      for c in rows])],
+            ["speech seconds", *stats([metrics.as_float(c.get("speech_seconds")) for c in rows], 1)],
+        ]),
+        "",
+        f"Overall: {_speech_coverage(rows)}. Flags: "
+        + (", ".join(f"`{k}` {v}" for k, v in sorted(flagged.items())) or "none") + ".",
+        "",
+        histogram(out_dir, "speech_coverage", [metrics.as_float(c.get("speech_coverage")) for c in rows],
+                  "speech coverage per clip", "share of source speech dubbed"),
+        "",
     ]
 
 
@@ -225,6 +266,7 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         "",
         table(["measure", "value"], summary_rows(ev)),
         "",
+        *_coverage_section(ev, out_dir),
         "## Translation quality",
         "",
         "Whisper's English (segment texts joined per clip) scored with sacrebleu against the clip's `en_text`. "

@@ -164,16 +164,23 @@ def _clip_section(order: int, clip: dict[str, Any], row: dict[str, Any], segment
     links = "".join(f'<a href="{src}">{name}</a>' for name, src in files if src)
     reason = clip.get("error") or row.get("error")
     video_note = row.get("video_error")
+    coverage = clip.get("speech_coverage")
     facts = (f'BLEU {fmt(clip.get("bleu"), 1)} · similarity {fmt(clip.get("similarity"), 3)} · '
+             f'speech dubbed {"–" if coverage is None else f"{100 * float(coverage):.0f} %"} of '
+             f'{fmt(clip.get("speech_seconds"), 1)} s · speakers {fmt(clip.get("speakers_found"), 0)} found / '
+             f'{fmt(clip.get("speakers_expected"), 0)} annotated · '
              f'max overrun {fmt(max(overruns) if overruns else None)} s · {fmt(clip.get("duration"))} s')
+    flags = row.get("quality_flags") or {}
     return (
         f'<section class="clip" id="clip-{order}" data-clip="{_e(cid)}" data-order="{order}" '
         f'data-status="{_e(status)}" '
         f'data-bleu="{_attr(clip.get("bleu"))}" data-similarity="{_attr(clip.get("similarity"))}" '
+        f'data-coverage="{_attr(coverage)}" '
         f'data-overrun="{_attr(max(overruns) if overruns else None)}">'
         f'<h3>{_e(cid)} <span class="status status-{_e(status)}">{_e(status)}</span></h3>'
         f'<div class="facts">{facts}</div>'
         + (f'<div class="reason">{_e(clip.get("reason"))}: {_e(reason)}</div>' if status != "done" and reason else "")
+        + "".join(f'<div class="reason">{_e(k)}: {_e(v)}</div>' for k, v in flags.items())
         + (f'<div class="reason">video: {_e(video_note)}</div>' if video_note else "")
         + f'<div class="players">{"".join(p for p in players if p)}</div>'
         + (f'<div class="files">subtitles: {links}</div>' if links else "")

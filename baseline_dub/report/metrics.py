@@ -198,7 +198,9 @@ CLIP_FIELDS = (
     "clip_id", "status", "reason", "duration", "n_segments", "n_synthesized", "bleu", "chrf",
     "similarity", "similarity_recomputed", "length_ratio", "overlap_seconds", "coverage_dub",
     "coverage_source", "source_lufs", "dub_lufs", "lufs_difference", "lufs_from", "mixing_ratio",
-    "ratio_source", "wer", "processing_seconds", "rtf", "profile", "hypothesis", "reference", "error",
+    "ratio_source", "wer", "processing_seconds", "rtf", "profile", "speech_seconds", "speech_coverage",
+    "en_words_per_speech_second", "speakers_expected", "speakers_found", "quality_flags", "hypothesis",
+    "reference", "error",
 )
 SEGMENT_FIELDS = (
     "clip_id", "index", "start", "end", "slot_seconds", "speaker", "skipped", "synth_seconds",
@@ -249,7 +251,10 @@ def _segment_audio(parts: Path | None, seg: dict[str, Any], inputs: ClipInputs) 
 def evaluate_clip(row: dict[str, Any], inputs: ClipInputs) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One clip's row of ``clips.csv`` and its rows of ``segments.csv`` (metrics only for done clips)."""
     clip = {k: row.get(k) for k in ("clip_id", "status", "reason", "duration", "mixing_ratio",
-                                    "ratio_source", "profile", "error")}
+                                    "ratio_source", "profile", "error", "speech_seconds",
+                                    "en_words_per_speech_second", "speakers_expected", "speakers_found")}
+    clip["speech_coverage"] = row.get("coverage")
+    clip["quality_flags"] = ",".join(row.get("quality_flags") or {}) or None
     if row.get("status") != "done":
         return clip, []
     segs = list(row.get("segments") or [])

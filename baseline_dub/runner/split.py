@@ -223,6 +223,10 @@ class _Run:
             if row.get("duration_mismatch") is not None:
                 self.summary.duration_mismatch += 1
                 tqdm.write(f"duration: {row['warning']}", file=sys.stderr)
+            if row["status"] in (DONE, NO_SPEECH):
+                self.summary.add_coverage(row)
+                for note in (row.get("quality_flags") or {}).values():
+                    tqdm.write(f"clip {row['clip_id']}: {note}", file=sys.stderr)
             if row["status"] == DONE:
                 self.summary.done += 1
             elif row["status"] == NO_SPEECH:

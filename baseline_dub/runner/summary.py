@@ -17,7 +17,10 @@ class RunSummary:
     annotation's times; ``skipped_entries`` the split's malformed annotation entries left out (each as
     ``baseline-dub data check`` prints it), listed in ``summary.json`` under ``skipped_entry_list``;
     ``missing_video`` counts, by reason, the clips dubbed without their video (``--video``: no video clip in
-    the data, or one ffmpeg could not read).
+    the data, or one ffmpeg could not read). ``quality_flags`` counts, by flag, the finished clips whose dub
+    lacks something (``low_coverage``: over 2 s of speech, under half of it dubbed; ``fewer_speakers``);
+    ``speech_seconds``/``covered_seconds``/``en_words`` add up the clips' speech coverage, and ``coverage``
+    lists each clip's (``None`` without speech) for the histogram.
     """
 
     selected: int = 0
@@ -29,6 +32,11 @@ class RunSummary:
     missing_video: Counter = field(default_factory=Counter)
     videos_added: int = 0
     duration_mismatch: int = 0
+    quality_flags: Counter = field(default_factory=Counter)
+    speech_seconds: float = 0.0
+    covered_seconds: float = 0.0
+    en_words: float = 0.0
+    coverage: list[float | None] = field(default_factory=list)
     skipped_entries: list[str] = field(default_factory=list)
     summary_path: str | None = None
     audio_seconds: float = 0.0
@@ -49,6 +57,29 @@ class RunSummary:
     def rtf(self) -> float:
         """Real-time factor: seconds of processing per second of audio dubbed (model loading excluded)."""
         return self.processing_seconds / self.audio_seconds if self.audio_seconds else 0.0
+
+    @property
+    def overall_coverage(self) -> float | None:
+        """Seconds of source speech under a dubbed utterance over all speech seconds of the clips dubbed now."""
+        return self.covered_seconds / self.speech_seconds if self.speech_seconds else None
+
+    def add_coverage(self, row: dict[str, Any]) -> None:
+        """Count a finished clip's coverage figures and quality flags."""
+        for flag in row.get("quality_flags") or {}:
+            self.quality_flags[flag] += 1
+        speech = row.get("speech_seconds") or 0.0
+        self.speech_seconds += speech
+        self.covered_seconds += row.get("covered_seconds") or 0.0
+        self.en_words += (row.get("en_words_per_speech_second") or 0.0) * speech
+        self.coverage.append(row.get("coverage"))
+
+    def _coverage_line(self) -> str:
+        cov = self.overall_coverage
+        if cov is None:
+            return "speech covered   - (no speech in the clips dubbed now)"
+        flags = ", ".join(f"{k}: {v}" for k, v in sorted(self.quality_flags.items())) or "none"
+        return (f"speech covered   {100 * cov:.0f} % of {self.speech_seconds:.1f} s of source speech, "
+                f"{self.en_words / self.speech_seconds:.2f} English words per speech second; flagged clips: {flags}")
 
     def lines(self) -> list[str]:
         """The printed summary, one figure a line."""
@@ -71,6 +102,7 @@ class RunSummary:
             f"failed           {self.n_failed} ({failed})",
             f"duration differs {self.duration_mismatch} (audio length vs the annotation's times; "
             "duration_mismatch in the manifest)",
+            self._coverage_line(),
             f"skipped entries  {len(self.skipped_entries)} malformed annotation entries of this split"
             + (f" ({where}, and by `baseline-dub data check`)" if self.skipped_entries else ""),
             f"audio dubbed     {self.audio_seconds:.1f} s",
@@ -87,4 +119,9 @@ class RunSummary:
                 "duration_mismatch": self.duration_mismatch, "skipped_entries": len(self.skipped_entries),
                 "skipped_entry_list": list(self.skipped_entries), "audio_seconds": self.audio_seconds,
                 "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,
-                "wall_seconds": self.wall_seconds, "real_time_factor": self.rtf, "profile": self.profile}
+                "wall_seconds": self.wall_seconds, "real_time_factor": self.rtf, "profile": self.profile,
+                "speech_seconds": round(self.speech_seconds, 3), "covered_seconds": round(self.covered_seconds, 3),
+                "coverage": None if self.overall_coverage is None else round(self.overall_coverage, 4),
+                "en_words_per_speech_second": round(self.en_words / self.speech_seconds, 3)
+                if self.speech_seconds else None,
+                "quality_flags": dict(self.quality_flags)}

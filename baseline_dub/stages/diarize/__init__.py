@@ -18,6 +18,9 @@ Clips that the annotation lists with one speaker skip diarization unless
 yield one segment from the first to the last speech found by silero VAD (padded by
 ``speech_pad_seconds``), or nothing when VAD hears no speech.
 
+Last, every segment, of either path, is cut at its pauses into utterances of at most
+``max_utterance_seconds`` (``utterances.py``): the unit Whisper translates and the TTS speaks.
+
 A given speaker count (``num_speakers``: ``--num-speakers``, or the annotation's ``speakers``) is
 respected: that many speakers come back unless some of them have no speech of their own in the clip.
 The count is checked after the rules above (a speaker whose only turns are short or overlapped is gone
@@ -41,6 +44,7 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import Config, DiarizeConfig
 from baseline_dub.errors import ConfigError
 from baseline_dub.stages.diarize.evaluation import build_conversation, channel_reference, diarization_error_rate
+from baseline_dub.stages.diarize.utterances import split_utterances
 from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
 
@@ -142,12 +146,15 @@ class Diarization:
 
     ``speakers_expected`` is the count given (``None``: none given), ``speakers_found`` the speakers in
     ``segments``; ``reason`` is ``None`` unless fewer were found than expected, then the sentence saying why.
+    ``speech``: the regions ``(start, end)`` where voice activity detection heard speech in the vocals (what
+    speech coverage is measured against).
     """
 
     segments: tuple[Segment, ...]
     speakers_expected: int | None
     speakers_found: int
     reason: str | None = None
+    speech: tuple[tuple[float, float], ...] = ()
 
 
 class SpeechDetector:
@@ -182,9 +189,12 @@ class Diarizer:
         self.config = config
         self.rules = SegmentRules.from_config(config)
 
-    def trim_to_speech(self, vocals: Audio, speaker: str = "SPEAKER_00") -> list[Segment]:
-        """One segment from the first to the last VAD speech (padded), or ``[]`` with no speech."""
-        regions = self.vad.speech(vocals)
+    def trim_to_speech(self, vocals: Audio, speaker: str = "SPEAKER_00",
+                       regions: list[tuple[float, float]] | None = None) -> list[Segment]:
+        """One segment from the first to the last VAD speech (padded), or ``[]`` with no speech.
+
+        ``regions``: the VAD speech of ``vocals`` when already known."""
+        regions = self.vad.speech(vocals) if regions is None else regions
         if not regions:
             return []
         pad = self.config.speech_pad_seconds
@@ -212,13 +222,15 @@ class Diarizer:
         With a count, the count is checked on the cleaned segments (a speaker whose every turn is
         shorter than ``min_segment_seconds`` or overlapped is gone): when fewer remain, the backend's
         ``split_into_voices`` is tried on the speech and its split kept if more speakers survive the rules.
+        Last, the segments are cut at their pauses into utterances (:meth:`utterances`).
         """
         expected = num_speakers if num_speakers is not None and num_speakers >= 1 else None
-        if multi_speaker is False and not self.config.diarize_single_speaker_clips:
-            return self._counted(self.trim_to_speech(vocals), expected, vocals.duration)
         mono = vocals.mono().resample(RATE)
+        speech = self.vad.speech(mono)
+        if multi_speaker is False and not self.config.diarize_single_speaker_clips:
+            return self._counted(self.trim_to_speech(mono, regions=speech), expected, mono.duration, speech)
         segments: list[Segment] = []
-        if mono.duration >= self.rules.min_segment_seconds and self.vad.speech(mono):
+        if mono.duration >= self.rules.min_segment_seconds and speech:
             turns = self.backend.turns(mono, expected)
             segments = clean_segments(turns, self.rules, mono.duration)
             if expected and segments and _speakers(segments) < expected:
@@ -226,11 +238,16 @@ class Diarizer:
                 resplit = clean_segments(split, self.rules, mono.duration) if split else []
                 if _speakers(resplit) > _speakers(segments):
                     segments = resplit
-        return self._counted(segments, expected, mono.duration)
+        return self._counted(segments, expected, mono.duration, speech)
 
-    @staticmethod
-    def _counted(segments: list[Segment], expected: int | None, duration: float) -> Diarization:
-        """``segments`` as a :class:`Diarization`, with the reason when fewer speakers than ``expected``."""
+    def utterances(self, segments: list[Segment], speech: list[tuple[float, float]]) -> list[Segment]:
+        """``segments`` cut at their pauses into utterances (``diarize.max_utterance_seconds``; utterances.py)."""
+        return split_utterances(segments, speech, self.config.max_utterance_seconds, self.config.speech_pad_seconds)
+
+    def _counted(self, segments: list[Segment], expected: int | None, duration: float,
+                 speech: list[tuple[float, float]]) -> Diarization:
+        """``segments`` cut into utterances, as a :class:`Diarization` with the reason when fewer speakers than
+        ``expected``, and the VAD ``speech``."""
         found = _speakers(segments)
         reason = None
         if expected and found < expected:
@@ -238,7 +255,7 @@ class Diarizer:
                 "no speech in the vocals" if not segments else
                 f"the others have no speech of their own in these {duration:.1f} s (no split of it into "
                 f"{expected} distinct voices, or their turns were shorter than diarize.min_segment_seconds)"))
-        return Diarization(tuple(segments), expected, found, reason)
+        return Diarization(tuple(self.utterances(segments, speech)), expected, found, reason, tuple(speech))
 
     def diarize_batch(self, clips: list[Audio], num_speakers: list[int | None] | None = None,
                       multi_speaker: list[bool | None] | None = None) -> list[list[Segment]]:
