@@ -94,8 +94,13 @@ def _audio() -> dict[str, Audio]:
     lines = _utterances(reader)
     rng = np.random.default_rng(75)
     order: list[np.ndarray] = []
-    while sum(p.size for p in order) / RATE < 62:
-        order += [lines[i] for i in rng.permutation(len(lines))]
+    pauses: list[float] = []
+    while sum(p.size for p in order) / RATE + sum(pauses) < 74.0:  # about 75 s with the lead and tail
+        for i in rng.permutation(len(lines)):
+            order.append(lines[i])
+            pauses.append(float(rng.uniform(0.4, 1.2)))
+            if sum(p.size for p in order) / RATE + sum(pauses) >= 74.0:
+                break
     speakers = [_mono(name) for name in CONVERSATION]
     duo = load_audio(REAL / DIALOGUE).to(RATE, 2).samples
     music = load_audio(REAL / "music" / "brahms_hungarian_dance_5.hq.ogg").to(RATE, 2).slice(12.0, 22.0)
@@ -104,7 +109,7 @@ def _audio() -> dict[str, Audio]:
     noise = noise / np.abs(noise).max() * 0.1
     return {
         "single13": _stereo(_join([reader], [1.15], lead=1.0, tail=0.0), 13),
-        "single75": _stereo(_join(order, list(rng.uniform(0.4, 1.2, len(order)))), 75),
+        "single75": _stereo(_join(order, pauses), 75),
         "conversation": _stereo(_join(speakers * 2, [0.5] * 6), 3),
         "dialogue": _stereo(duo.mean(axis=0), 2),
         "music": Audio(music.samples.astype(np.float32), RATE),

@@ -37,7 +37,7 @@ def real_run(real_data, tmp_path_factory) -> tuple[Path, subprocess.CompletedPro
     proc = subprocess.run([str(BIN / "baseline-dub"), "run", "--split", "test", "--data", str(data), "--out",
                            str(out), "--profile", "offline", "--no-progress"],
                           capture_output=True, text=True, timeout=1800)
-    rows = {row["clip_id"]: row for row in read_manifest(out / "test" / "manifest.jsonl")}
+    rows = read_manifest(out / "test")
     return out, proc, {kind: rows[cid] for kind, cid in ids.items()}
 
 
@@ -60,10 +60,10 @@ def test_spoken_clips_get_english_over_most_of_their_speech(real_run, kind):
 def test_long_speech_is_dubbed_as_utterances_each_at_its_own_start(real_run):
     row = real_run[2]["single75"]
     spoken = [s for s in row["segments"] if s["text"]]
-    assert len(spoken) >= 7  # 72 s of speech: at most ~12 s an utterance
-    assert all(s["end"] - s["start"] <= 20.0 for s in row["segments"])
+    assert len(spoken) >= 6  # about 60 s of speech, in utterances of at most 10 s
+    assert all(s["end"] - s["start"] <= 15.0 for s in row["segments"])
     starts = [s["placed_start"] for s in spoken]
-    assert starts == sorted(starts) and starts[-1] > 55.0  # the last lines are spoken near the end, not at 0
+    assert starts == sorted(starts) and starts[-1] > 0.7 * row["duration"]  # the last line near the end, not at 0
 
 
 @pytest.mark.parametrize("kind", SPOKEN)
