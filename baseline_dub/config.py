@@ -161,7 +161,8 @@ class SynthesizeConfig:
     and cut at ``max_reference_seconds``. Text is cut into pieces of ``max_chars_per_chunk`` joined with
     ``chunk_pause_seconds`` of silence. Kokoro's voice search (stages/synthesize/voice_search.py): one
     voice per speaker, chosen from up to ``voice_choice_seconds`` of the speaker's vocals among the
-    voices whose names start with ``voice_prefixes``, of the reference's gender when its median F0 is
+    voices whose names start with ``voice_prefixes`` (the English ``af am bf bm`` by default; ``jf jm`` adds
+    the Japanese ones), of the reference's gender when its median F0 is
     under ``male_f0_below`` or over ``female_f0_above`` Hz; the ``voice_search_k`` nearest and, with
     ``blend_voices``, their blends. A speaker whose voice another speaker of the clip holds takes its
     best distinct one when that scores at most ``distinct_voice_margin`` lower (voices whose calibration
@@ -181,7 +182,7 @@ class SynthesizeConfig:
     speed: float = 1.0
     seed: int = 0
     blend_voices: bool = False
-    voice_prefixes: tuple[str, ...] = ("af", "am", "bf", "bm", "jf", "jm")
+    voice_prefixes: tuple[str, ...] = ("af", "am", "bf", "bm")  # English only: configs/offline.yaml says why
     voice_search_k: int = 3
     voice_choice_seconds: float = 30.0
     male_f0_below: float = 150.0

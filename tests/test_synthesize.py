@@ -84,7 +84,7 @@ def synth(offline_config, store) -> Synthesizer:
 
 def test_nearest_voice_of_a_kokoro_voice_is_that_voice(synth: Synthesizer) -> None:
     backend = synth.backend
-    for voice in ("am_michael", "bf_emma", "jm_kumo"):
+    for voice in ("am_michael", "bf_emma", "af_heart"):
         own = Audio(backend.render("I would like to visit the old station tomorrow morning.",
                                    VoiceRecipe.of({voice: 1.0})), backend.rate)
         choice = synth.choose_voices({"S": [own]})["S"]

@@ -2,7 +2,7 @@
 
 No voice-cloning weights ship offline, so this backend does not clone (``voice_method="nearest
 voice"``): it searches Kokoro v1.0's voices (``voices.py``; the 54 of ``kokoro-js``, of which the
-English and Japanese ones by default) and their blends for the one whose speech sounds nearest the
+English ones by default) and their blends for the one whose speech sounds nearest the
 reference, by the Resemblyzer cosine of :data:`CALIBRATION_TEXT` spoken by each candidate
 (``voice_search.py``; at most ``k (k - 1) / 2 + 3`` syntheses of that line per speaker). The
 calibration embeddings are cached in memory per process and on disk under ``<models>/cache/``

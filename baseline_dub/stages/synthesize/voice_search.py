@@ -5,7 +5,7 @@ calibration line, and the Resemblyzer embedding of that speech is compared (cosi
 speaker's reference embedding. Single voices are judged once per model and cached; blends cost
 one synthesis each the first time they are asked for. The search, for one speaker:
 
-1. the pool: the configured voices (English ``af am bf bm`` and Japanese ``jf jm`` by default); when
+1. the pool: the configured voices (English ``af am bf bm`` by default; ``jf jm`` adds Japanese ones); when
    the reference's median F0 is clearly male or female (``pitch.gender_of_f0``), only the voices of
    that gender (by Kokoro's name, ``xf_``/``xm_``);
 2. the ``k`` single voices nearest the reference (no synthesis: cached), all of the gender of the
