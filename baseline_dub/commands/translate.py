@@ -1,7 +1,9 @@
 """``baseline-dub translate INPUT [--language ja|en|auto] [--json]``: English text of one speech file.
 
 ``--language en`` on English audio transcribes it (``task=transcribe``), which is how synthesized
-speech is checked for intelligibility. ``--json`` prints the text with Whisper's evidence.
+speech is checked for intelligibility. ``--json`` prints the text with Whisper's evidence. The no-speech rule
+is the pipeline's: silero VAD first (no speech heard: ``skipped: no_speech``, nothing decoded; speech: the
+input trimmed to it), then Whisper's rules.
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ import argparse
 import dataclasses
 import json
 import math
+from typing import TYPE_CHECKING
 
-from baseline_dub.audio import load_audio
+from baseline_dub.audio import Audio, load_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.profiles import resolve_config
+from baseline_dub.stages.types import Translation
 from baseline_dub.store import Store
+
+if TYPE_CHECKING:
+    from baseline_dub.config import Config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON with the evidence")
     add_model_options(parser)
     parser.set_defaults(func=run)
+
+
+def _speech(audio: Audio, config: Config, store: Store) -> Audio | None:
+    """The pipeline's no-speech rule, applied to the input: voice activity first (silero VAD, as the pipeline
+    runs it on a clip's vocals), so audio in which it hears no speech is no speech, and speech is trimmed to
+    it as a single-speaker clip is; Whisper's own rules then judge the text."""
+    from baseline_dub.stages.diarize import SpeechDetector, speech_span
+
+    cfg = config.diarize
+    span = speech_span(SpeechDetector(store.path(cfg.vad_model), cfg.vad_threshold).speech(audio),
+                       cfg.speech_pad_seconds, audio.duration)
+    return None if span is None else audio.slice(*span)
 
 
 def _finite(value: float) -> float | None:
@@ -38,10 +57,14 @@ def run(args: argparse.Namespace) -> int:
     audio = load_audio(args.input)
     translator = load_translator(config, store)
     language = args.language or config.translate.language
-    if language == "en":
-        result = translator.transcribe_batch([audio], language="en")[0]
+    speech = _speech(audio, config, store)
+    if speech is None:
+        result = Translation(text="", language="", avg_logprob=float("-inf"), no_speech_prob=1.0,
+                             compression_ratio=0.0, skipped="no_speech")
+    elif language == "en":
+        result = translator.transcribe_batch([speech], language="en")[0]
     else:
-        result = translator.translate(audio, language)
+        result = translator.translate(speech, language)
     if args.json:
         record = dataclasses.asdict(result)
         record["avg_logprob"] = _finite(result.avg_logprob)

@@ -49,7 +49,8 @@ from baseline_dub.stages.types import Segment
 from baseline_dub.store import Store
 
 __all__ = ["Backend", "Diarization", "Diarizer", "SegmentRules", "SpeakerCountWarning", "SpeechDetector",
-           "build_conversation", "channel_reference", "clean_segments", "diarization_error_rate", "load_diarizer"]
+           "build_conversation", "channel_reference", "clean_segments", "diarization_error_rate", "load_diarizer",
+           "speech_span"]
 
 RATE = 16000
 OVERLAP_RULES = ("drop", "dominant")
@@ -180,6 +181,14 @@ class SpeechDetector:
         return [(s["start"] / RATE, s["end"] / RATE) for s in stamps]
 
 
+def speech_span(regions: list[tuple[float, float]], pad: float, duration: float) -> tuple[float, float] | None:
+    """From the first to the last speech region, padded by ``pad`` seconds within ``[0, duration]``; ``None``
+    without speech. What a single-speaker clip is trimmed to, and what ``translate`` translates."""
+    if not regions:
+        return None
+    return max(0.0, regions[0][0] - pad), min(duration, regions[-1][1] + pad)
+
+
 class Diarizer:
     """A loaded backend plus the rules: call ``diarize`` per clip or ``diarize_batch`` for many."""
 
@@ -195,11 +204,8 @@ class Diarizer:
 
         ``regions``: the VAD speech of ``vocals`` when already known."""
         regions = self.vad.speech(vocals) if regions is None else regions
-        if not regions:
-            return []
-        pad = self.config.speech_pad_seconds
-        seg = Segment(regions[0][0] - pad, regions[-1][1] + pad, speaker)
-        return clean_segments([seg], self.rules, vocals.duration)
+        span = speech_span(regions, self.config.speech_pad_seconds, vocals.duration)
+        return clean_segments([Segment(*span, speaker)], self.rules, vocals.duration) if span else []
 
     def diarize(self, vocals: Audio, num_speakers: int | None = None,
                 multi_speaker: bool | None = None) -> list[Segment]:
