@@ -122,8 +122,8 @@ def test_evaluate_command_writes_report_csvs_and_plots(fake_run, tmp_path, capsy
     assert capsys.readouterr().out.strip() == str(out / "report.md")
     report = (out / "report.md").read_text()
     sections = [line[3:] for line in report.splitlines() if line.startswith("## ")]
-    assert sections == ["Summary", "Translation quality", "Speaker similarity", "Timing", "Loudness and mixing",
-                        "Intelligibility", "Run cost", "Models", "Files"]
+    assert sections == ["Summary", "Speech coverage", "Translation quality", "Speaker similarity", "Timing",
+                        "Loudness and mixing", "Intelligibility", "Run cost", "Models", "Files"]
     assert "is the annotation's ASR transcript of the English dub, not a human reference" in report
     assert "--no-asr" in report and "| separate | 4.0 | 40.0% |" in report
     assert "| no_speech | 1 | clip dd/dd-4: no speech |" in report
