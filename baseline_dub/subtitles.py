@@ -37,6 +37,19 @@ def _float(value: Any, default: float) -> float:
     return out if out == out else default  # NaN -> default
 
 
+def sounding_span(seg: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Where a segment row's synthesis sounds in the dub, ``(start, end)`` seconds: from ``placed_start`` (else
+    the slot start) for its length after any stretch and cut (``synth_seconds / stretch - cut_seconds``);
+    ``None`` when nothing was synthesized (no length recorded). The one definition the subtitles and the
+    report's timing both use."""
+    synth = _float(seg.get("synth_seconds"), 0.0)
+    if synth <= 0.0 or seg.get("skipped"):
+        return None
+    start = _float(seg.get("placed_start"), _float(seg.get("start"), 0.0))
+    sounding = synth / max(_float(seg.get("stretch"), 1.0), 1e-6) - _float(seg.get("cut_seconds"), 0.0)
+    return start, start + max(0.0, sounding)
+
+
 def dub_cues(segments: Iterable[Mapping[str, Any]], duration: float | None = None) -> list[Cue]:
     """The English cues of a dub from its segment rows (``Dub.segment_rows()`` / the manifest's ``segments``)."""
     spans: list[tuple[float, float, str]] = []
@@ -44,12 +57,11 @@ def dub_cues(segments: Iterable[Mapping[str, Any]], duration: float | None = Non
         text = " ".join(str(seg.get("text") or "").split())
         if seg.get("skipped") or not text:
             continue
-        start = _float(seg.get("placed_start"), _float(seg.get("start"), 0.0))
-        synth = _float(seg.get("synth_seconds"), 0.0)
-        sounding = synth / max(_float(seg.get("stretch"), 1.0), 1e-6) - _float(seg.get("cut_seconds"), 0.0)
-        if sounding <= 0.0:  # no synthesis length known: the slot
-            sounding = _float(seg.get("end"), start) - _float(seg.get("start"), start)
-        spans.append((start, start + sounding, text))
+        span = sounding_span(seg)
+        if span is None:  # no synthesis length known: the slot
+            start = _float(seg.get("placed_start"), _float(seg.get("start"), 0.0))
+            span = (start, start + _float(seg.get("end"), start) - _float(seg.get("start"), start))
+        spans.append((*span, text))
     spans.sort(key=lambda s: s[0])
     cues = []
     for i, (start, end, text) in enumerate(spans):

@@ -78,3 +78,37 @@ def test_srt_reads_back_and_clips_to_a_videos_length() -> None:
     assert clip_cues(back, 2.5) == [Cue(0.5, 1.5, "Hello."), Cue(2.0, 2.5, "Still -> here.")]
     assert clip_cues(back, 2.02) == [Cue(0.5, 1.5, "Hello.")]  # 0.02 s left of a cue is rounding, not speech
     assert parse_srt("") == []
+
+
+@pytest.mark.parametrize(("overlong", "fit_duration"), [("cut", False), ("fit", False), ("keep", True)])
+def test_subtitles_and_report_agree_on_where_each_synthesis_ends(overlong, fit_duration):
+    """The remix's own placements, as the manifest records them: the report's span of every synthesis (its
+    overlap with the next) ends where the subtitle line ends and where the sound really stops."""
+    import numpy as np
+
+    from baseline_dub.audio import Audio
+    from baseline_dub.config import RemixConfig
+    from baseline_dub.report.metrics import next_overlaps, placed_span
+    from baseline_dub.stages.remix import remix
+
+    rate = 16000
+    t = np.arange(int(2.6 * rate)) / rate
+    speech = [Audio((0.3 * np.sin(2 * np.pi * 220 * t[: int(n * rate)])).astype(np.float32), rate)
+              for n in (2.6, 0.8, 1.9)]
+    slots = [(0.5, 2.0), (2.4, 3.6), (4.0, 5.0)]  # too long, too short, too long
+    source = Audio((0.05 * np.sin(2 * np.pi * 440 * np.arange(6 * rate) / rate)).astype(np.float32), rate)
+    config = RemixConfig(overlong=overlong, fit_duration=fit_duration)
+    result = remix(source, [(s, e, a) for (s, e), a in zip(slots, speech, strict=True)], source, 0.5, config)
+    rows = [{"start": p.slot_start, "end": p.slot_end, "placed_start": p.placed_start,
+             "synth_seconds": p.synthesis_seconds, "stretch": p.stretch, "cut_seconds": p.cut_seconds,
+             "text": f"line {p.index}", "skipped": None} for p in result.segments]
+    assert any(p.stretch != 1.0 or p.cut_seconds > 0 for p in result.segments)  # the rule did something
+    for row, placed in zip(rows, result.segments, strict=True):
+        sounds_until = placed.placed_start + placed.placed_seconds - placed.cut_seconds
+        assert placed_span(row)[1] == pytest.approx(sounds_until, abs=1e-3)
+    overlaps = next_overlaps(rows)
+    cues = dub_cues(rows)
+    for i, cue in enumerate(cues[:-1]):
+        end = placed_span(rows[i])[1]
+        assert cue.end == pytest.approx(min(end, cues[i + 1].start), abs=1e-3)
+        assert (overlaps[i] > 1e-3) == (end > cues[i + 1].start + 1e-3)  # overlap in the report <=> line cut

@@ -20,6 +20,7 @@ import numpy as np
 from baseline_dub.audio import Audio, load_audio, loudness
 from baseline_dub.errors import AudioError, BaselineDubError
 from baseline_dub.speaker import cosine
+from baseline_dub.subtitles import sounding_span
 
 Transcriber = Callable[[list[Audio]], list[str]]
 
@@ -136,16 +137,10 @@ def length_ratio(synth_seconds: float | None, slot_seconds: float) -> float | No
     return synth_seconds / slot_seconds
 
 
-def placed_span(segment: Mapping[str, object]) -> tuple[float, float] | None:
-    """Where a segment's synthesis sits in the dub, ``(start, end)`` seconds: ``placed_start`` (else the
-    slot start) plus ``synth_seconds``; ``None`` when nothing was synthesized."""
-    length = as_float(segment.get("synth_seconds"))
-    if not length or segment.get("skipped"):
-        return None
-    start = as_float(segment.get("placed_start"))
-    if start is None:
-        start = as_float(segment.get("start")) or 0.0
-    return start, start + length
+def placed_span(segment: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Where a segment's synthesis sounds in the dub, ``(start, end)`` seconds, after any stretch and cut (the
+    subtitles' own definition, ``subtitles.sounding_span``); ``None`` when nothing was synthesized."""
+    return sounding_span(segment)
 
 
 def next_overlaps(segments: Sequence[Mapping[str, object]]) -> list[float | None]:
