@@ -113,6 +113,7 @@ def test_nan_clip_is_refused_at_decode_and_the_run_goes_on(make_run, hostile):
     row = read_manifest(out / "test")[ids["nan"]]
     assert row["reason"] == "bad_audio" and ids["nan"] in row["error"] and "NaN or infinite" in row["error"]
     assert f"failed: {row['error']}" in proc.stderr and "re-download" in row["error"]
+    assert row["speakers_expected"] == 1 and row["speakers_found"] is None  # every row has the annotation's count
 
 
 def test_truncated_clip_records_its_duration_mismatch(make_run, hostile):

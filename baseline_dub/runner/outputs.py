@@ -114,7 +114,10 @@ def _now() -> str:
 
 
 def base_row(clip: Any, split: str) -> dict[str, Any]:
+    """What every row of a clip holds, whatever its status: ids, texts, the annotation's speaker count (a dub's
+    row adds the diarization's ``speakers_found``; a row without a dub has ``None``), where it ran."""
     return {"clip_id": clip.id, "split": split, "jp_text": clip.jp_text, "en_text": clip.en_text,
+            "speakers_expected": len(set(clip.speakers)) or None, "speakers_found": None,
             "host": socket.gethostname(), "worker": f"pid-{os.getpid()}"}
 
 
