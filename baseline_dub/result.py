@@ -55,21 +55,25 @@ class Dub:
     def texts(self) -> list[str]:
         return [t.text for t in self.translations]
 
+    def _spoken(self) -> list[tuple[Segment, Synthesis]]:
+        """Each segment (utterance) that got English speech in the dub, with its synthesis."""
+        return [(seg, syn) for seg, syn in zip(self.segments, self.syntheses, strict=True)
+                if syn is not None and syn.audio is not None]
+
     @property
     def dubbed_segments(self) -> list[Segment]:
         """The segments (utterances) that got English speech in the dub."""
-        return [seg for seg, syn in zip(self.segments, self.syntheses, strict=True)
-                if syn is not None and syn.audio is not None]
+        return [seg for seg, _ in self._spoken()]
 
     def coverage(self) -> dict[str, Any]:
         """How much of the source speech the dub speaks: ``speech_seconds`` (voice activity in the separated
         vocals), ``covered_seconds`` (of it under a dubbed utterance), ``coverage`` (their ratio, null without
         speech) and ``en_words_per_speech_second`` (English words spoken per second of source speech)."""
         speech = self.diarization.speech if self.diarization is not None else ()
+        spoken = self._spoken()
         total = speech_seconds(speech)
-        covered = covered_seconds(speech, self.dubbed_segments)
-        words = sum(len(_EN_WORD.findall(syn.text)) for syn in self.syntheses
-                    if syn is not None and syn.audio is not None)
+        covered = covered_seconds(speech, [seg for seg, _ in spoken])
+        words = sum(len(_EN_WORD.findall(syn.text)) for _, syn in spoken)
         return {"speech_seconds": round(total, 3), "covered_seconds": round(covered, 3),
                 "coverage": round(covered / total, 4) if total > 0 else None,
                 "en_words_per_speech_second": round(words / total, 3) if total > 0 else None}
@@ -77,8 +81,11 @@ class Dub:
     def quality_flags(self) -> dict[str, str]:
         """``{flag: sentence}`` for what a finished dub lacks: ``low_coverage`` (over 2 s of speech, under half
         of it dubbed) and ``fewer_speakers`` (diarization found fewer speakers than the annotation lists)."""
+        return self._flags(self.coverage())
+
+    def _flags(self, cov: dict[str, Any]) -> dict[str, str]:
+        """:meth:`quality_flags` from the :meth:`coverage` already measured."""
         flags: dict[str, str] = {}
-        cov = self.coverage()
         if cov["speech_seconds"] > COVERAGE_MIN_SPEECH_SECONDS and (cov["coverage"] or 0.0) < LOW_COVERAGE:
             flags["low_coverage"] = (f"only {cov['covered_seconds']:.1f} s of {cov['speech_seconds']:.1f} s of speech "
                                      f"({100 * (cov['coverage'] or 0.0):.0f} %) got English speech; see the segments' "
@@ -112,7 +119,8 @@ class Dub:
         return rows
 
     def record(self) -> dict[str, Any]:
-        """A JSON-ready summary: ratio, loudness, segments, stage seconds, provenance."""
+        """A JSON-ready summary: ratio, loudness, segments, stage seconds, speech coverage, provenance."""
+        cov = self.coverage()
         return {
             "clip_id": self.clip_id,
             "duration": round(self.source.duration, 4),
@@ -128,10 +136,10 @@ class Dub:
             "translate_engine": self.provenance.get("translate_engine"),
             "translate_compute_type": self.provenance.get("translate_compute_type"),
             "stage_seconds": {k: round(v, 4) for k, v in self.stage_seconds.items()},
-            **self.coverage(),
+            **cov,
             "speakers_expected": self.diarization.speakers_expected if self.diarization is not None else None,
             "speakers_found": len({s.speaker for s in self.segments}),
-            "quality_flags": self.quality_flags(),
+            "quality_flags": self._flags(cov),
             **self.notes,
             **({"no_speech": self.no_speech, "note": self.note} if self.no_speech else {}),
         }

@@ -1,7 +1,7 @@
 """The offline voice pool speaks English that a listener understands, for every real speaker.
 
 Each real Japanese recording of ``ja_speech/`` (one speaker each) gets its voice from the offline profile's
-default pool, as the pipeline chooses it; that voice speaks a few of ``bench/synthesis_quality.py``'s fixed
+default pool, as the pipeline chooses it; that voice speaks a few of ``bench/voice_pool.py``'s fixed
 ``CHECK_SENTENCES``, and Whisper base (the offline translate weights, task transcribe, language en: what
 ``baseline-dub evaluate`` listens with) must hear them at a WER of at most 5 % (``MAX_WER``). With the
 Japanese voices in the pool (``jf jm``), as before issue 23, three of the six speakers got ``jf_alpha``
@@ -29,7 +29,7 @@ SENTENCES_PER_VOICE = 3
 
 
 def bench_module():
-    spec = importlib.util.spec_from_file_location("synthesis_quality", PROJECT_ROOT / "bench" / "synthesis_quality.py")
+    spec = importlib.util.spec_from_file_location("voice_pool", PROJECT_ROOT / "bench" / "voice_pool.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there

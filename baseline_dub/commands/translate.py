@@ -59,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     language = args.language or config.translate.language
     speech = _speech(audio, config, store)
     if speech is None:
-        result = Translation(text="", language="", avg_logprob=float("-inf"), no_speech_prob=1.0,
-                             compression_ratio=0.0, skipped="no_speech")
+        result = Translation.nothing("no_speech")
     elif language == "en":
         result = translator.transcribe_batch([speech], language="en")[0]
     else:

@@ -39,6 +39,7 @@ ANNOTATIONS_STEM = "anim400k_annotations*"
 ANNOTATIONS_GLOB = f"{ANNOTATIONS_STEM}.json"
 ANNOTATIONS_SUFFIXES = (".json", ".json.gz")
 SIDECAR_NAMES = ("anim400k_sidecar.csv", "anim400k_sidecar.json")
+MEDIA_FOLDERS = frozenset(name for name, _ in MEDIA.values())  # anim400k_audio_clips, anim400k_video_clips
 
 __all__ = ["SAMPLE_DIR", "Clip", "Dataset", "Skipped", "SidecarColumns", "SplitSummary"]
 
@@ -63,7 +64,7 @@ def _annotation_files(folder: Path) -> list[Path]:
 def _dataset_folder(folder: Path) -> Path:
     """``folder``, or its parent when ``folder`` is the ``anim400k_audio_clips/`` (or video) folder of a download
     with the annotations beside it (``--data`` naming that folder, or a part or tarball in it)."""
-    if folder.name in {name for name, _ in MEDIA.values()} and not _annotation_files(folder) \
+    if folder.name in MEDIA_FOLDERS and not _annotation_files(folder) \
             and _annotation_files(folder.parent):
         return folder.parent
     return folder
@@ -73,7 +74,7 @@ def _annotations_in(folder: Path) -> Path:
     found = _annotation_files(folder)
     if not found:
         hint = ""
-        if folder.name in {name for name, _ in MEDIA.values()}:
+        if folder.name in MEDIA_FOLDERS:
             hint = f" ({folder.name}/ is a media folder: pass the folder holding it and the annotations)"
         raise DataError(f"{folder}: no {ANNOTATIONS_GLOB} (or .json.gz) here{hint}; point --data at the folder "
                         "holding the Anim-400K annotations and the audio, or pass --annotations FILE")

@@ -201,8 +201,7 @@ def _speech_coverage(clips: Sequence[dict[str, Any]]) -> str:
     """Seconds of source speech under a dubbed utterance over all source speech seconds, with the count of
     clips flagged ``low_coverage``."""
     speech = sum(metrics.as_float(c.get("speech_seconds")) or 0.0 for c in clips)
-    covered = sum((metrics.as_float(c.get("speech_seconds")) or 0.0) * (metrics.as_float(c.get("speech_coverage"))
-                                                                         or 0.0) for c in clips)
+    covered = sum(metrics.as_float(c.get("covered_seconds")) or 0.0 for c in clips)
     low = sum("low_coverage" in str(c.get("quality_flags") or "") for c in clips)
     if not speech:
         return "– (no row records speech coverage)"

@@ -246,7 +246,7 @@ def _segment_audio(parts: Path | None, seg: dict[str, Any], inputs: ClipInputs) 
 def evaluate_clip(row: dict[str, Any], inputs: ClipInputs) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One clip's row of ``clips.csv`` and its rows of ``segments.csv`` (metrics only for done clips)."""
     clip = {k: row.get(k) for k in ("clip_id", "status", "reason", "duration", "mixing_ratio",
-                                    "ratio_source", "profile", "error", "speech_seconds",
+                                    "ratio_source", "profile", "error", "speech_seconds", "covered_seconds",
                                     "en_words_per_speech_second", "speakers_expected", "speakers_found")}
     clip["speech_coverage"] = row.get("coverage")
     clip["quality_flags"] = ",".join(row.get("quality_flags") or {}) or None

@@ -19,8 +19,7 @@ class RunSummary:
     ``missing_video`` counts, by reason, the clips dubbed without their video (``--video``: no video clip in
     the data, or one ffmpeg could not read). ``quality_flags`` counts, by flag, the finished clips whose dub
     lacks something (``low_coverage``: over 2 s of speech, under half of it dubbed; ``fewer_speakers``);
-    ``speech_seconds``/``covered_seconds``/``en_words`` add up the clips' speech coverage, and ``coverage``
-    lists each clip's (``None`` without speech) for the histogram.
+    ``speech_seconds``/``covered_seconds``/``en_words`` add up the clips' speech coverage.
     """
 
     selected: int = 0
@@ -36,7 +35,6 @@ class RunSummary:
     speech_seconds: float = 0.0
     covered_seconds: float = 0.0
     en_words: float = 0.0
-    coverage: list[float | None] = field(default_factory=list)
     skipped_entries: list[str] = field(default_factory=list)
     summary_path: str | None = None
     audio_seconds: float = 0.0
@@ -71,7 +69,6 @@ class RunSummary:
         self.speech_seconds += speech
         self.covered_seconds += row.get("covered_seconds") or 0.0
         self.en_words += (row.get("en_words_per_speech_second") or 0.0) * speech
-        self.coverage.append(row.get("coverage"))
 
     def _coverage_line(self) -> str:
         cov = self.overall_coverage

@@ -44,6 +44,12 @@ class Translation:
     temperature: float = 0.0
     skipped: str | None = None
 
+    @classmethod
+    def nothing(cls, reason: str, language: str = "") -> Translation:
+        """The line of a segment that was never decoded (``reason``: ``silence``, ``no_speech``): no text."""
+        return cls(text="", language=language, avg_logprob=float("-inf"), no_speech_prob=1.0,
+                   compression_ratio=0.0, skipped=reason)
+
 
 @dataclass(frozen=True)
 class Synthesis:

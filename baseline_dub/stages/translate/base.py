@@ -69,8 +69,7 @@ class EngineBase:
 
     def _judge(self, d: Decoded | None, language: str) -> Translation:
         if d is None:
-            return Translation(text="", language=language, avg_logprob=float("-inf"), no_speech_prob=1.0,
-                               compression_ratio=0.0, skipped="silence")
+            return Translation.nothing("silence", language)
         reason = skip_reason(d.text, d.avg_logprob, d.no_speech_prob, d.compression_ratio, self.rules)
         return Translation(text="" if reason else d.text, language=d.language, avg_logprob=d.avg_logprob,
                            no_speech_prob=d.no_speech_prob, compression_ratio=d.compression_ratio,
