@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from baseline_dub.telemetry import pyannote_telemetry_off
+from baseline_dub.models.telemetry import pyannote_telemetry_off
 
-pyannote_telemetry_off()  # before anything can import pyannote.audio (baseline_dub/telemetry.py)
+pyannote_telemetry_off()  # before anything can import pyannote.audio (baseline_dub/models/telemetry.py)
 
 __version__ = "0.1.0"
 __all__ = ["Dataset", "Dub", "DubPipeline", "dub_clip", "__version__"]
@@ -21,7 +21,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(pipeline, name)
     if name == "Dub":
-        from baseline_dub.result import Dub
+        from baseline_dub.outputs.dub import Dub
 
         return Dub
     if name == "Dataset":

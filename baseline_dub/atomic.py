@@ -3,7 +3,7 @@
 The temporary file is ``.<name>.<random>.part`` beside the target, created with mode 0666 so that the
 process's umask decides the final permissions exactly as for any file it creates (``tempfile.mkstemp``
 would make every output 0600, unreadable to a group or a web server). The split runner recognises
-these names to clean what a killed run left (``baseline_dub.runner.outputs``).
+these names to clean what a killed run left (``baseline_dub.runner.clip_files``).
 """
 
 from __future__ import annotations

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from baseline_dub.audio import Audio, checked_samples, load_audio
 from baseline_dub.config import Config
-from baseline_dub.devices import resolve_device
 from baseline_dub.errors import BaselineDubError, StageError
-from baseline_dub.profiles import resolve_config
-from baseline_dub.result import Dub
+from baseline_dub.models.devices import resolve_device
+from baseline_dub.models.profiles import resolve_config
+from baseline_dub.models.store import Store
+from baseline_dub.outputs.dub import Dub
 from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
-from baseline_dub.store import Store
 
 if TYPE_CHECKING:
     from baseline_dub.stages.diarize import Diarization

@@ -34,7 +34,8 @@ import numpy as np
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import PROJECT_ROOT
-from baseline_dub.profiles import resolve_config
+from baseline_dub.models.profiles import resolve_config
+from baseline_dub.models.store import Store
 from baseline_dub.stages.diarize import (
     Diarizer,
     build_conversation,
@@ -44,7 +45,6 @@ from baseline_dub.stages.diarize import (
 )
 from baseline_dub.stages.separate import Separator, load_separator
 from baseline_dub.stages.types import Segment
-from baseline_dub.store import Store
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 VOICES = {"F": "common_voice_ja_38843402_16k.wav", "M": "common_voice_ja_38853932_16k.wav",

@@ -29,8 +29,8 @@ RATE, TARGET = 44100, -23.0
 
 def _load_separator(profile: str):  # noqa: ANN202 - optional dependency on another stage
     try:
+        from baseline_dub.models.store import Store
         from baseline_dub.stages.separate import load_separator
-        from baseline_dub.store import Store
 
         return load_separator(load_config(profile), Store())
     except Exception as exc:  # noqa: BLE001 - the bench runs without a separator too

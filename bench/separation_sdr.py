@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from baseline_dub.audio import Audio, load_audio  # noqa: E402
 from baseline_dub.config import load_config  # noqa: E402
+from baseline_dub.models.store import Store  # noqa: E402
 from baseline_dub.report.metrics import sdr  # noqa: E402
 from baseline_dub.stages.separate import load_separator  # noqa: E402
-from baseline_dub.store import Store  # noqa: E402
 
 RATE = 44100
 

@@ -138,7 +138,7 @@ def export_tree(rev: str, folder: Path) -> tuple[Path, str]:
 
 def run_side(tree: Path, cases: Path, out: Path, config: str | None = None) -> dict:
     """Run ``synthesis_side.py`` with ``tree``'s ``baseline_dub`` (and ``config``); its JSON and arrays."""
-    from baseline_dub.store import default_models_dir
+    from baseline_dub.models.store import default_models_dir
 
     env = {**os.environ, "PYTHONPATH": str(tree), "BASELINE_DUB_MODELS": str(default_models_dir())}
     subprocess.run([sys.executable, str(ROOT / "bench" / "synthesis_side.py"), str(cases), str(out),
@@ -155,7 +155,7 @@ def score_side(info: dict, cases: Path, meta: dict, judge: dict) -> dict:
     import whisper
 
     from baseline_dub.audio import Audio
-    from baseline_dub.speaker import cosine
+    from baseline_dub.stages.speaker import cosine
     from baseline_dub.stages.synthesize.pitch import median_f0
 
     enc, asr = judge["encoder"], judge["asr"]
@@ -197,7 +197,7 @@ def voice_ceiling(store, cases: Path, encoder) -> dict:  # noqa: ANN001 (the sto
     """Per reference: each pool voice's calibration embedding's cosine with the held-out part (this tree's)."""
     from baseline_dub.audio import Audio
     from baseline_dub.config import load_config
-    from baseline_dub.speaker import cosine
+    from baseline_dub.stages.speaker import cosine
     from baseline_dub.stages.synthesize.kokoro import load_kokoro
 
     config = load_config("offline", device="cpu")
@@ -212,7 +212,7 @@ def voice_ceiling(store, cases: Path, encoder) -> dict:  # noqa: ANN001 (the sto
 
 
 def print_ceiling(ceiling: dict, info: dict) -> None:
-    from baseline_dub.speaker import cosine
+    from baseline_dub.stages.speaker import cosine
     from baseline_dub.stages.synthesize.voices import VoiceRecipe
 
     backend, chosen_all, best_all = ceiling["backend"], [], []
@@ -259,10 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from baseline_dub.audio import Audio
-    from baseline_dub.speaker import load_speaker_encoder
+    from baseline_dub.models.store import Store
+    from baseline_dub.stages.speaker import load_speaker_encoder
     from baseline_dub.stages.synthesize.pitch import median_f0
     from baseline_dub.stages.translate import load_whisper
-    from baseline_dub.store import Store
 
     with tempfile.TemporaryDirectory(prefix="synthesis-bench-") as tmp_name:
         tmp = Path(tmp_name)

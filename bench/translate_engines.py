@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from baseline_dub.config import load_config
+    from baseline_dub.models.store import Store
     from baseline_dub.stages.translate import load_translator
-    from baseline_dub.store import Store
 
     store = Store()
     config = load_config(args.profile, device=args.device)

@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from baseline_dub.audio import Audio
     from baseline_dub.config import load_config
+    from baseline_dub.models.store import Store
     from baseline_dub.stages.translate.base import token_cap
     from baseline_dub.stages.translate.batch import SAMPLE_RATE, WINDOW_SECONDS, compression_ratio, segment_mel
     from baseline_dub.stages.translate.ct2 import ct2_folder, load_ct2_model
-    from baseline_dub.store import Store
 
     store = Store()
     config = load_config(args.profile, device="cpu")

@@ -19,8 +19,8 @@ import numpy as np
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import PROJECT_ROOT, load_config
+from baseline_dub.models.store import Store
 from baseline_dub.stages.translate import english_evidence, load_translator, looks_english
-from baseline_dub.store import Store
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 

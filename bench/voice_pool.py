@@ -89,7 +89,7 @@ def check_voices(synth: Synthesizer, transcribe: Callable[[list[Audio]], list[st
     what was heard are kept in ``spoken`` (by voice key; pass one dict to share it between pools).
     """
     from baseline_dub.report.metrics import word_errors
-    from baseline_dub.speaker import cosine
+    from baseline_dub.stages.speaker import cosine
 
     spoken = {} if spoken is None else spoken
     rows = []
@@ -123,10 +123,10 @@ def compare_pools(per_ref: int, dialogues: int) -> None:
     import dataclasses
 
     from baseline_dub.config import load_config
+    from baseline_dub.models.store import Store
     from baseline_dub.report.evaluate import load_english_asr
     from baseline_dub.report.metrics import word_errors
     from baseline_dub.stages.synthesize import load_synthesizer
-    from baseline_dub.store import Store
 
     store, config = Store(), load_config("offline", device="cpu")
     transcribe, asr = load_english_asr(config, store)

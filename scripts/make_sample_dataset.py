@@ -29,7 +29,7 @@ import numpy as np
 
 from baseline_dub.audio import Audio, normalize_loudness
 from baseline_dub.config import PROJECT_ROOT
-from baseline_dub.store import Store
+from baseline_dub.models.store import Store
 
 RATE = 44100
 KOKORO_RATE = 24000

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from baseline_dub.config import PROJECT_ROOT, load_config
-from baseline_dub.store import Store
+from baseline_dub.models.store import Store
 
 REAL_DIR = Path(os.environ.get("BASELINE_DUB_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "real"))
 JA_SPEECH = sorted((REAL_DIR / "ja_speech").glob("*.wav"))

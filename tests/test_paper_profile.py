@@ -58,7 +58,7 @@ def no_network(paper_folder):
         for switch in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
             mp.setenv(switch, "1")
         mp.delenv("HF_TOKEN", raising=False)
-        mp.setattr("baseline_dub.store.load_registry", lambda path=None: dict(registry))
+        mp.setattr("baseline_dub.models.store.load_registry", lambda path=None: dict(registry))
         mp.setattr(socket.socket, "connect", guarded_connect)
         mp.setattr(socket, "getaddrinfo", refuse_lookup)
         yield tries

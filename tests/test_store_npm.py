@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from baseline_dub.errors import ChecksumError, ModelMissingError, UnsafeArchiveError
+from baseline_dub.models.store import ModelEntry, Store, sha256_tree
 from baseline_dub.stages.synthesize.voices import BIN_BYTES, convert_voice_bins, npz_bytes
-from baseline_dub.store import ModelEntry, Store, sha256_tree
 
 KOKORO_JS_SHA256 = "1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860"
 

@@ -8,9 +8,18 @@ import os
 import pytest
 
 from baseline_dub.atomic import part_path
-from baseline_dub.runner.outputs import clip_name, stray_parts
+from baseline_dub.outputs.subtitles import (
+    Cue,
+    clip_cues,
+    dub_cues,
+    parse_srt,
+    source_cues,
+    to_srt,
+    to_vtt,
+    write_subtitles,
+)
+from baseline_dub.runner.clip_files import clip_name, stray_parts
 from baseline_dub.runner.shards import in_shard
-from baseline_dub.subtitles import Cue, clip_cues, dub_cues, parse_srt, source_cues, to_srt, to_vtt, write_subtitles
 
 SEGMENTS = [
     # placed where the remix put it; stretched by 1.25 (sounds 2.0 s), 0.2 s of it cut

@@ -29,7 +29,7 @@ from paper_models import YOURTTS_LANGUAGES, write_yourtts_release
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError
-from baseline_dub.store import ModelEntry, Store, load_registry, sha256_tree
+from baseline_dub.models.store import ModelEntry, Store, load_registry, sha256_tree
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from whisper.model import ModelDimensions, Whisper
 from baseline_dub.audio import Audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError
+from baseline_dub.models.store import ModelEntry, Store, sha256_file
 from baseline_dub.stages.translate import WhisperTranslator, load_translator, load_whisper
-from baseline_dub.store import ModelEntry, Store, sha256_file
 
 
 def _store(tmp_path: Path, name: str, checkpoint: object, source_name: str = "large-v2",

@@ -61,7 +61,7 @@ def test_coverage_counts_speech_under_segments_once():
 def _dub(segments, dubbed, speech, requested=None, found=None):
     """A ``Dub`` whose ``dubbed`` segments got speech, as the pipeline leaves it (audio content is irrelevant)."""
     from baseline_dub.audio import Audio
-    from baseline_dub.result import Dub
+    from baseline_dub.outputs.dub import Dub
     from baseline_dub.stages.diarize import Diarization
     from baseline_dub.stages.types import Stems, Synthesis, Translation
 

@@ -14,9 +14,9 @@ from baseline_dub import cli
 from baseline_dub import pipeline as pipeline_module
 from baseline_dub.audio import Audio, load_audio, write_audio
 from baseline_dub.errors import AudioError, ConfigError
+from baseline_dub.outputs.video import mux_dub, probe_video
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, run_split
-from baseline_dub.video import mux_dub, probe_video
 
 SPEECH_A = "test_ja_2.wav"
 SPEECH_B = "common_voice_ja_38853932_16k.wav"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from baseline_dub.config import PROFILES
-from baseline_dub.devices import DEVICES
+from baseline_dub.models.devices import DEVICES
 
 AUTO_HELP = "model profile (default auto: paper when all its weights are present)"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from baseline_dub.audio import load_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.errors import ConfigError
-from baseline_dub.profiles import resolve_config
+from baseline_dub.models.profiles import resolve_config
+from baseline_dub.models.store import Store
 from baseline_dub.stages.types import Segment
-from baseline_dub.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
     from baseline_dub.audio import load_audio, write_audio
     from baseline_dub.errors import ConfigError
+    from baseline_dub.outputs.subtitles import write_subtitles
+    from baseline_dub.outputs.video import mux_dub, probe_video
     from baseline_dub.pipeline import DubInput, DubPipeline
-    from baseline_dub.subtitles import write_subtitles
-    from baseline_dub.video import mux_dub, probe_video
 
     if args.mixing_ratio is not None and not 0.0 <= args.mixing_ratio <= 1.0:
         raise ConfigError(f"--mixing-ratio {args.mixing_ratio}: must be between 0 and 1")

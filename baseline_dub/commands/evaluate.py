@@ -12,8 +12,8 @@ from baseline_dub.commands import add_data_options, add_model_options
 
 if TYPE_CHECKING:
     from baseline_dub.config import Config
+    from baseline_dub.models.store import Store
     from baseline_dub.report.evaluate import Manifest
-    from baseline_dub.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,12 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from baseline_dub.devices import resolve_device
     from baseline_dub.errors import DataError
+    from baseline_dub.models.devices import resolve_device
+    from baseline_dub.models.store import Store
     from baseline_dub.report.evaluate import evaluate_run, find_split, load_english_asr, read_manifest, write_report
     from baseline_dub.report.html import write_html
-    from baseline_dub.speaker import load_speaker_encoder
-    from baseline_dub.store import Store
+    from baseline_dub.stages.speaker import load_speaker_encoder
 
     run_dir = Path(args.run)
     if not run_dir.is_dir():
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace, manifest: Manifest, store: Store) -> Config:
     """The configuration whose models measure the run: ``--profile``, else the profile its rows record."""
     from baseline_dub.config import load_config
-    from baseline_dub.profiles import resolve_config
+    from baseline_dub.models.profiles import resolve_config
     from baseline_dub.report.evaluate import run_profile
 
     profile = args.profile

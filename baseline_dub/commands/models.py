@@ -10,8 +10,8 @@ import sys
 
 from baseline_dub.config import PROFILES
 from baseline_dub.errors import ChecksumError, ModelMissingError
-from baseline_dub.fetch import fetch_each, human_size, missing_weight_packages, summary_lines
-from baseline_dub.store import Store, models_dir_choice
+from baseline_dub.models.fetch_all import fetch_each, human_size, missing_weight_packages, summary_lines
+from baseline_dub.models.store import Store, models_dir_choice
 
 
 def register(sub: argparse._SubParsersAction) -> None:

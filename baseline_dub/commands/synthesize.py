@@ -9,8 +9,8 @@ import sys
 from baseline_dub.audio import load_audio, write_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.errors import AudioError, StageError
-from baseline_dub.profiles import resolve_config
-from baseline_dub.store import Store
+from baseline_dub.models.profiles import resolve_config
+from baseline_dub.models.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:

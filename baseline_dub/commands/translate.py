@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.commands import add_model_options
-from baseline_dub.profiles import resolve_config
+from baseline_dub.models.profiles import resolve_config
+from baseline_dub.models.store import Store
 from baseline_dub.stages.types import Translation
-from baseline_dub.store import Store
 
 if TYPE_CHECKING:
     from baseline_dub.config import Config

@@ -19,8 +19,8 @@ import numpy as np
 
 from baseline_dub.audio import Audio, load_audio, loudness
 from baseline_dub.errors import AudioError, BaselineDubError
-from baseline_dub.speaker import cosine
-from baseline_dub.subtitles import sounding_span
+from baseline_dub.outputs.subtitles import sounding_span
+from baseline_dub.stages.speaker import cosine
 
 Transcriber = Callable[[list[Audio]], list[str]]
 

@@ -1,6 +1,6 @@
 """The split runner: dub every clip of a split, resumably, recording each clip in the manifest.
 
-Outputs mirror the dataset (``baseline_dub.runner.outputs``). The manifest (``docs/manifest.md``) gets one
+Outputs mirror the dataset (``baseline_dub.runner.clip_files``). The manifest (``docs/manifest.md``) gets one
 fsynced row per finished clip, so after a kill a rerun skips what is finished (``done``, and ``no_speech``
 clips, whose dub is their backing alone) and redoes only the clip that was in flight. ``--shard I/N`` keeps
 the clips whose id hashes to I mod N. Before any model loads, the output folder is checked and the run
@@ -25,6 +25,16 @@ from typing import Any
 
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.errors import BaselineDubError, ConfigError, DataError, MissingAudioError
+from baseline_dub.runner.clip_files import (  # noqa: F401  (output_paths, save_dub: part of this module's API)
+    _now,
+    add_video,
+    failure_row,
+    output_paths,
+    prepare_out,
+    result_rows,
+    save_dub,
+    stray_parts,
+)
 from baseline_dub.runner.lock import OutputLock
 from baseline_dub.runner.manifest import (
     DONE,
@@ -34,16 +44,6 @@ from baseline_dub.runner.manifest import (
     done_ids,
     manifest_name,
     read_manifest,
-)
-from baseline_dub.runner.outputs import (  # noqa: F401  (output_paths, save_dub: part of this module's API)
-    _now,
-    add_video,
-    failure_row,
-    output_paths,
-    prepare_out,
-    result_rows,
-    save_dub,
-    stray_parts,
 )
 from baseline_dub.runner.shards import in_shard, is_whole_split, parse_shard  # noqa: F401
 from baseline_dub.runner.stream import batched, chained, prefetched  # noqa: F401  (prefetched: part of the API)

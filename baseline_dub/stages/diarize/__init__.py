@@ -43,10 +43,10 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, DiarizeConfig
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.store import Store
 from baseline_dub.stages.diarize.evaluation import build_conversation, channel_reference, diarization_error_rate
 from baseline_dub.stages.diarize.utterances import split_utterances
 from baseline_dub.stages.types import Segment
-from baseline_dub.store import Store
 
 __all__ = ["Backend", "Diarization", "Diarizer", "SegmentRules", "SpeakerCountWarning", "SpeechDetector",
            "build_conversation", "channel_reference", "clean_segments", "diarization_error_rate", "load_diarizer",

@@ -6,7 +6,7 @@ The folder (``pyannote/speaker-diarization-community-1`` by default, or ``-3.1``
 here. pyannote loads its own checkpoints with ``torch.load(weights_only=False)``; the store first
 checks the whole folder against the sha256 pinned at download (``models/lock.json``), so only the
 files that were fetched and pinned are ever unpickled. pyannote's usage telemetry is off unless the user
-opts in (``baseline_dub/telemetry.py``).
+opts in (``baseline_dub/models/telemetry.py``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config
-from baseline_dub.devices import resolve_device
 from baseline_dub.errors import ConfigError, ModelMissingError
+from baseline_dub.models.devices import resolve_device
+from baseline_dub.models.store import Store
+from baseline_dub.models.telemetry import pyannote_telemetry_off
 from baseline_dub.stages.types import Segment
-from baseline_dub.store import Store
-from baseline_dub.telemetry import pyannote_telemetry_off
 
 RATE = 16000
 

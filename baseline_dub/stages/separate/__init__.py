@@ -20,10 +20,10 @@ import numpy as np
 
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, SeparateConfig
-from baseline_dub.devices import resolve_device
+from baseline_dub.models.devices import resolve_device
+from baseline_dub.models.store import Store
 from baseline_dub.stages.separate import unet as su
 from baseline_dub.stages.types import Stems
-from baseline_dub.store import Store
 
 
 class Backend(Protocol):

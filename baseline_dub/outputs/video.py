@@ -23,7 +23,7 @@ from pathlib import Path
 from baseline_dub.atomic import part_path
 from baseline_dub.audio import Audio, write_audio
 from baseline_dub.errors import AudioError
-from baseline_dub.subtitles import clip_cues, parse_srt, to_srt
+from baseline_dub.outputs.subtitles import clip_cues, parse_srt, to_srt
 
 AUDIO_BITRATE = "192k"
 

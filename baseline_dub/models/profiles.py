@@ -7,7 +7,7 @@ import sys
 
 from baseline_dub.config import Config, load_config
 from baseline_dub.errors import ModelMissingError
-from baseline_dub.store import Store
+from baseline_dub.models.store import Store
 
 
 def resolve_config(profile: str, store: Store, config_path: str | None = None, device: str | None = None,

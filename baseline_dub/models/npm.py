@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from baseline_dub.errors import ChecksumError, ModelMissingError, UnsafeArchiveError
-from baseline_dub.hashing import sha256_file
+from baseline_dub.models.hashing import sha256_file
 
 NPM_TIMEOUT_SECONDS = 600
 INSTALL_HINT = "install Debian's npm (`make setup` does, or `sudo apt-get install -y npm`)"

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from baseline_dub import download as dl
+from baseline_dub.models import download as dl
 from baseline_dub.errors import BaselineDubError, DownloadError
-from baseline_dub.registry import ModelEntry
-from baseline_dub.store import Store
+from baseline_dub.models.registry import ModelEntry
+from baseline_dub.models.store import Store
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Outputs mirror the dataset: ``OUT/<split>/<id_folder>/<clip>.wav`` (written atomically), with each
 segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``, its subtitles beside it
-(``<clip>.en.vtt``, ``<clip>.en.srt``, ``<clip>.ja.vtt``; ``baseline_dub.subtitles``) and, with ``--video``,
-``<clip>.mp4`` (``baseline_dub.video``). A row's ``status`` is ``done``
+(``<clip>.en.vtt``, ``<clip>.en.srt``, ``<clip>.ja.vtt``; ``baseline_dub.outputs.subtitles``) and, with ``--video``,
+``<clip>.mp4`` (``baseline_dub.outputs.video``). A row's ``status`` is ``done``
 (English speech dubbed), ``no_speech`` (nothing to speak: the dub is the backing alone), ``failed`` or
 ``missing_audio`` (see ``docs/manifest.md``).
 """
@@ -23,9 +23,9 @@ from typing import Any
 
 from baseline_dub.atomic import PART_SUFFIX
 from baseline_dub.errors import AudioError, BaselineDubError, ConfigError, MissingAudioError, StageError
+from baseline_dub.outputs.subtitles import write_subtitles
 from baseline_dub.runner.manifest import DONE, FAILED, MISSING, NO_SPEECH
 from baseline_dub.runner.shards import in_shard
-from baseline_dub.subtitles import write_subtitles
 
 # ``.<target name>.<random>.part``: the temporary files of ``baseline_dub.atomic`` (and of older mkstemp).
 _PART = re.compile(r"^\.(?P<target>.+)\.[0-9A-Za-z_]+" + re.escape(PART_SUFFIX) + "$")
@@ -131,7 +131,7 @@ def save_video(dub: Any, clip_id: str, wav: Path, srt: Path, video: VideoReader,
     """Write ``<clip>.mp4`` beside the dub from the clip's source video; the manifest's ``video`` keys. A clip
     without a video (or whose video cannot be muxed) keeps its audio dub: ``video`` is null and
     ``video_reason``/``video_error`` say why and what to do."""
-    from baseline_dub.video import mux_dub
+    from baseline_dub.outputs.video import mux_dub
 
     try:
         data, _ = video(clip_id)

@@ -1,6 +1,6 @@
 """The model registry: ``configs/models.yaml`` read into entries (what each weight is, where it comes from).
 
-Source kinds (``baseline_dub.store`` explains each): ``package``, ``parts`` and ``convert`` are made from what
+Source kinds (``baseline_dub.models.store`` explains each): ``package``, ``parts`` and ``convert`` are made from what
 is installed here; ``url``, ``whisper``, ``coqui``, ``hf`` and ``npm`` need the network.
 """
 
