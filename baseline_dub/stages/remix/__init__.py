@@ -11,11 +11,13 @@ A synthesis longer than its slot follows ``RemixConfig.overlong``: ``keep`` (the
 is, overlapping the next segment, cut only at the clip end), ``cut`` (cut at the slot end with a
 short fade-out) or ``fit`` (sped up toward the slot, pitch kept, at most ``max_stretch``; the rest
 is kept). With ``fit_duration`` every synthesis is first stretched toward its slot length within
-``[min_stretch, max_stretch]``. Each segment's record says what was done.
+``[min_stretch, max_stretch]``. Each segment's record says what was done. :func:`remix_segments` remixes
+a clip's segments and syntheses; the backing and the ratio it is mixed at are chosen by ``inputs.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,7 @@ from baseline_dub.errors import DataError
 from baseline_dub.stages.remix.limiter import limit
 from baseline_dub.stages.remix.mixing_ratio import check_ratio, mix_at_ratio, normalized_stem
 from baseline_dub.stages.remix.stretch import stretch_factor, time_stretch
+from baseline_dub.stages.types import Segment, Synthesis
 
 # Overruns shorter than one millisecond are rounding, not overruns.
 _OVERRUN_TOLERANCE = 1e-3
@@ -154,3 +157,15 @@ def remix(backing: Audio, syntheses: list[tuple[float, float, Audio]], source: A
     out, gain_db, reduction = _match_loudness(mixed, target, config)
     return RemixResult(out, r, records, source_lufs, loudness(out), gain_db, reduction)
 
+
+
+def remix_segments(backing: Audio, segments: Sequence[Segment], syntheses: Sequence[Synthesis | None],
+                   source: Audio, ratio: float,
+                   config: RemixConfig) -> tuple[RemixResult, tuple[PlacedSegment | None, ...]]:
+    """:func:`remix` of a clip: each segment's synthesis that has sound placed at the segment's slot. Also returns,
+    per segment in order, what was done with its synthesis (``None`` for a segment with no sound to place)."""
+    placed = [(seg.start, seg.end, syn.audio) for seg, syn in zip(segments, syntheses, strict=True)
+              if syn is not None and syn.audio is not None]
+    result = remix(backing, placed, source, ratio, config)
+    records = iter(result.segments)
+    return result, tuple(next(records) if syn is not None and syn.audio is not None else None for syn in syntheses)
