@@ -26,8 +26,9 @@ respected: that many speakers come back unless some of them have no speech of th
 The count is checked after the rules above (a speaker whose only turns are short or overlapped is gone
 then), and when it falls short the backend's ``split_into_voices`` is tried (the offline backend's rule:
 ``offline.py``, step 6). :meth:`Diarizer.diarize_detailed` returns ``speakers_expected``,
-``speakers_found`` and, when fewer were found, the ``reason``; :meth:`Diarizer.diarize` emits that reason
-as a :class:`SpeakerCountWarning`. Evaluation helpers (DER, references) are in ``evaluation.py``.
+``speakers_found`` and, when fewer were found, the ``reason``: the pipeline keeps it in the ``Dub``, whose record
+lists it (``quality_flags.fewer_speakers``); :meth:`Diarizer.diarize`, for direct callers and the ``diarize``
+command, emits it as a :class:`SpeakerCountWarning`. Evaluation helpers (DER, references) are in ``evaluation.py``.
 """
 
 from __future__ import annotations
