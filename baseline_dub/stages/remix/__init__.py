@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from baseline_dub.audio import SILENCE_LUFS, Audio, loudness
+from baseline_dub.audio import SILENCE_LUFS, Audio, loudness, loudness_gain_db
 from baseline_dub.config import RemixConfig
 from baseline_dub.errors import DataError
 from baseline_dub.stages.remix.limiter import limit
@@ -116,14 +116,17 @@ def _place(track: np.ndarray, index: int, slot: tuple[float, float], speech: Aud
 
 
 def _match_loudness(mix: Audio, target_lufs: float, config: RemixConfig) -> tuple[Audio, float, float]:
-    """Gain to ``target_lufs`` then limit; re-aim the gain a few times since limiting lowers loudness."""
-    current = loudness(mix)
-    if current <= SILENCE_LUFS:
+    """Gain to ``target_lufs`` then limit; re-aim the gain a few times since limiting lowers loudness.
+
+    The first gain is ``loudness_gain_db``'s; what differs here on purpose is the loop: the limiter lowers the
+    loudness of a mix whose peaks it reduces, so the gain is corrected by the miss measured after limiting
+    (within ``_LOUDNESS_TOLERANCE_LU``). A silent mix is returned as is, with no gain and no reduction."""
+    gain_db = loudness_gain_db(mix, target_lufs)
+    if gain_db is None:
         return mix, 0.0, 0.0
-    gain_db = target_lufs - current
     out, reduction = mix, 0.0
     for _ in range(5):
-        scaled = mix.scaled(10.0 ** (gain_db / 20.0))
+        scaled = mix.gained(gain_db)
         out = limit(scaled, config.limiter_ceiling_db, config.limiter_lookahead_seconds,
                     config.limiter_release_seconds)
         reduction = 20.0 * np.log10(max(scaled.peak(), 1e-12) / max(out.peak(), 1e-12))
