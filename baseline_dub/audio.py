@@ -4,7 +4,8 @@ Decoding tries soundfile first (wav, flac, ogg, mp3 through libsndfile) and fall
 anything else ffmpeg reads; decoded audio holding NaN or infinite samples is refused (``AudioError``).
 Resampling uses librosa (soxr). Loudness is ITU-R BS.1770 integrated loudness measured by pyloudnorm;
 six channels are read as 5.1 (L R C LFE Ls Rs, the WAV/FLAC/ffmpeg order): the LFE is left out and the
-surrounds weighted +1.5 dB, as BS.1770 says (see ``loudness``). Float WAVs are written without the
+surrounds weighted +1.5 dB, as BS.1770 says (see ``loudness``); down-mixed (to stereo, or to the one
+mono every stage uses, ``Audio.mono``) by ITU-R BS.775, the LFE dropped. Float WAVs are written without the
 timestamped PEAK chunk libsndfile adds, so that the same samples always give the same bytes.
 """
 
@@ -63,19 +64,21 @@ class Audio:
         return self.frames / self.rate
 
     def mono(self) -> Audio:
-        """The channel mean, as a one-channel ``Audio``."""
-        return Audio(self.samples.mean(axis=0, keepdims=True), self.rate)
+        """One channel: the mean of the channels, after the ITU-R BS.775 down-mix to stereo for 5.1 (centre and
+        surrounds at -3 dB, LFE dropped), so that the centre's dialogue is kept and the LFE's rumble left out.
+        The project's one mono: ``with_channels(1)`` is this. Mono is itself, stereo ``(L + R) / 2``."""
+        samples = _FIVE_ONE_TO_STEREO @ self.samples if self.channels == 6 else self.samples
+        return Audio(samples.mean(axis=0, keepdims=True), self.rate)
 
     def with_channels(self, channels: int) -> Audio:
-        """Down-mix to mono or repeat mono to ``channels``; 5.1 to stereo (or mono) by the ITU-R BS.775
+        """Down-mix to mono (:meth:`mono`) or repeat mono to ``channels``; 5.1 to stereo by the ITU-R BS.775
         down-mix, so that the centre channel's dialogue is kept; other changes take the first channels."""
         if channels == self.channels:
             return self
-        if self.channels == 6 and channels in (1, 2):
-            stereo = Audio(_FIVE_ONE_TO_STEREO @ self.samples, self.rate)
-            return stereo.with_channels(channels)
         if channels == 1:
             return self.mono()
+        if self.channels == 6 and channels == 2:
+            return Audio(_FIVE_ONE_TO_STEREO @ self.samples, self.rate)
         if self.channels == 1:
             return Audio(np.repeat(self.samples, channels, axis=0), self.rate)
         if self.channels > channels:
