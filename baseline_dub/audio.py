@@ -4,7 +4,8 @@ Decoding tries soundfile first (wav, flac, ogg, mp3 through libsndfile) and fall
 anything else ffmpeg reads; decoded audio holding NaN or infinite samples is refused (``AudioError``).
 Resampling uses librosa (soxr). Loudness is ITU-R BS.1770 integrated loudness measured by pyloudnorm;
 six channels are read as 5.1 (L R C LFE Ls Rs, the WAV/FLAC/ffmpeg order): the LFE is left out and the
-surrounds weighted +1.5 dB, as BS.1770 says (see ``loudness``). Float WAVs are written without the
+surrounds weighted +1.5 dB, as BS.1770 says (see ``loudness``); down-mixed (to stereo, or to the one
+mono every stage uses, ``Audio.mono``) by ITU-R BS.775, the LFE dropped. Float WAVs are written without the
 timestamped PEAK chunk libsndfile adds, so that the same samples always give the same bytes.
 """
 
@@ -63,19 +64,21 @@ class Audio:
         return self.frames / self.rate
 
     def mono(self) -> Audio:
-        """The channel mean, as a one-channel ``Audio``."""
-        return Audio(self.samples.mean(axis=0, keepdims=True), self.rate)
+        """One channel: the mean of the channels, after the ITU-R BS.775 down-mix to stereo for 5.1 (centre and
+        surrounds at -3 dB, LFE dropped), so that the centre's dialogue is kept and the LFE's rumble left out.
+        The project's one mono: ``with_channels(1)`` is this. Mono is itself, stereo ``(L + R) / 2``."""
+        samples = _FIVE_ONE_TO_STEREO @ self.samples if self.channels == 6 else self.samples
+        return Audio(samples.mean(axis=0, keepdims=True), self.rate)
 
     def with_channels(self, channels: int) -> Audio:
-        """Down-mix to mono or repeat mono to ``channels``; 5.1 to stereo (or mono) by the ITU-R BS.775
+        """Down-mix to mono (:meth:`mono`) or repeat mono to ``channels``; 5.1 to stereo by the ITU-R BS.775
         down-mix, so that the centre channel's dialogue is kept; other changes take the first channels."""
         if channels == self.channels:
             return self
-        if self.channels == 6 and channels in (1, 2):
-            stereo = Audio(_FIVE_ONE_TO_STEREO @ self.samples, self.rate)
-            return stereo.with_channels(channels)
         if channels == 1:
             return self.mono()
+        if self.channels == 6 and channels == 2:
+            return Audio(_FIVE_ONE_TO_STEREO @ self.samples, self.rate)
         if self.channels == 1:
             return Audio(np.repeat(self.samples, channels, axis=0), self.rate)
         if self.channels > channels:
@@ -113,6 +116,10 @@ class Audio:
 
     def scaled(self, gain: float) -> Audio:
         return Audio(self.samples * np.float32(gain), self.rate)
+
+    def gained(self, gain_db: float) -> Audio:
+        """Scaled by a gain in dB (``10 ** (gain_db / 20)``)."""
+        return self.scaled(10.0 ** (gain_db / 20.0))
 
     def peak(self) -> float:
         return float(np.max(np.abs(self.samples))) if self.frames else 0.0
@@ -265,9 +272,19 @@ def loudness(audio: Audio) -> float:
     return value if np.isfinite(value) else SILENCE_LUFS
 
 
-def normalize_loudness(audio: Audio, target_lufs: float) -> Audio:
-    """Scale to ``target_lufs`` integrated loudness; silence (or too short to measure) is returned as is."""
+def loudness_gain_db(audio: Audio, target_lufs: float) -> float | None:
+    """The gain in dB that brings ``audio`` to ``target_lufs`` by one measurement (``target - loudness``);
+    ``None`` for audio with no loudness (silence, or under 0.4 s), which no gain brings anywhere.
+
+    The one "gain to a target" of the project. Scaling moves 400 ms blocks across BS.1770's gates, so the
+    scaled audio can measure a few hundredths of an LU (more for audio near a gate) off the target; callers
+    that must land closer re-measure and correct (``mushra.loudness``, the remix's limiter loop)."""
     current = loudness(audio)
-    if current <= SILENCE_LUFS:
-        return audio
-    return audio.scaled(10.0 ** ((target_lufs - current) / 20.0))
+    return None if current <= SILENCE_LUFS else target_lufs - current
+
+
+def normalize_loudness(audio: Audio, target_lufs: float) -> Audio:
+    """Scale to ``target_lufs`` integrated loudness (:func:`loudness_gain_db`); silence (or too short to
+    measure) is returned as is."""
+    gain_db = loudness_gain_db(audio, target_lufs)
+    return audio if gain_db is None else audio.gained(gain_db)

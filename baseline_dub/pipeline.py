@@ -6,10 +6,11 @@ clip's stems do not depend on its batch), then one Whisper batch per clip of all
 whose stage fails is returned as its error and the others go on; audio with NaN or infinite samples is
 refused before any stage (``AudioError``).
 
-A clip with nothing to speak is an outcome, not an error: when diarization finds no speech
-(``no_speech``), when Whisper's rules refuse every segment's text (``no_usable_text``) or when no
-synthesis produced sound (``no_synthesis``), the clip still goes through the remix with no synthesis
-placed, so its dub is its backing alone at the source's loudness, and ``Dub.no_speech`` says why.
+The pipeline only orders the stages, batches clips and isolates a failing clip; each stage's rules live in
+its package. A clip with nothing to speak is an outcome, not an error: each stage's result says when it leaves
+nothing to speak (``Diarization.nothing_to_speak``: ``no_speech``; ``translate.no_usable_text``;
+``synthesize.no_synthesis``), the first such reason is kept, and the clip still goes through the remix with no
+synthesis placed, so its dub is its backing alone at the source's loudness, and ``Dub.no_speech`` says why.
 ``dub_clip`` is the one-call Python API.
 """
 
@@ -30,7 +31,7 @@ from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.profiles import resolve_config
 from baseline_dub.models.store import Store
 from baseline_dub.outputs.dub import Dub
-from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
+from baseline_dub.stages.types import NothingToSpeak, Segment, Stems, Synthesis, Translation
 
 if TYPE_CHECKING:
     from baseline_dub.stages.diarize import Diarization
@@ -62,11 +63,11 @@ class _Work:
     translations: list[Translation] = field(default_factory=list)
     syntheses: list[Synthesis | None] = field(default_factory=list)
     error: BaselineDubError | None = None
-    no_speech: tuple[str, str] | None = None  # (reason, why) once the clip has nothing left to speak
+    no_speech: NothingToSpeak | None = None  # the first stage that left the clip nothing to speak says why
 
-    def nothing_to_speak(self, reason: str, why: str) -> None:
+    def nothing_to_speak(self, why: NothingToSpeak | None) -> None:
         if self.no_speech is None:
-            self.no_speech = (reason, why)
+            self.no_speech = why
 
 
 def _as_error(stage: str, exc: Exception, clip: str | None) -> BaselineDubError:
@@ -149,9 +150,9 @@ class DubPipeline:
         return [self.diarizer.diarize_detailed(w.stems.vocals, num_speakers=w.item.num_speakers,
                                                multi_speaker=w.item.multi_speaker) for w in works]
 
-    def _set_segments(self, w: _Work, diarization: Diarization) -> None:
-        if not diarization.segments:
-            w.nothing_to_speak("no_speech", "no speech found in the separated vocals")
+    @staticmethod
+    def _set_segments(w: _Work, diarization: Diarization) -> None:
+        w.nothing_to_speak(diarization.nothing_to_speak())
         w.diarization = diarization
         w.segments = list(diarization.segments)
 
@@ -161,60 +162,34 @@ class DubPipeline:
         return [self.translator.translate_batch([w.stems.vocals.slice(s.start, s.end) for s in w.segments])
                 if w.segments else [] for w in works]
 
-    def _set_translations(self, w: _Work, translations: list[Translation]) -> None:
-        if translations and not any(t.text for t in translations):
-            reasons = sorted({t.skipped or "empty" for t in translations})
-            w.nothing_to_speak("no_usable_text", f"Whisper gave no usable English text ({', '.join(reasons)})")
+    @staticmethod
+    def _set_translations(w: _Work, translations: list[Translation]) -> None:
+        from baseline_dub.stages.translate import no_usable_text
+
+        w.nothing_to_speak(no_usable_text(translations))
         w.translations = list(translations)
 
-    def _set_syntheses(self, w: _Work, syntheses: list[Synthesis | None]) -> None:
-        if not any(s is not None and s.audio is not None for s in syntheses):
-            reasons = sorted({s.skipped or "no audio" for s in syntheses if s is not None})
-            w.nothing_to_speak("no_synthesis", f"no synthesis produced speech ({', '.join(reasons)})")
+    @staticmethod
+    def _set_syntheses(w: _Work, syntheses: list[Synthesis | None]) -> None:
+        from baseline_dub.stages.synthesize import no_synthesis
+
+        w.nothing_to_speak(no_synthesis(syntheses))
         w.syntheses = list(syntheses)
 
     def _synthesize(self, works: list[_Work]) -> list[list[Synthesis | None]]:
-        """Each clip's voices first, one per speaker from all of its vocals, then every segment with its own."""
-        from baseline_dub.stages.synthesize import reference_for, speaker_references
-
-        out = []
-        for w in works:
-            speaking = sorted({seg.speaker for seg, tr in zip(w.segments, w.translations, strict=True) if tr.text})
-            voices = self.synthesizer.choose_voices(speaker_references(w.segments, w.stems.vocals, speaking))
-            row: list[Synthesis | None] = []
-            for seg, tr in zip(w.segments, w.translations, strict=True):
-                if not tr.text:
-                    row.append(None)
-                    continue
-                row.append(self.synthesizer.synthesize(tr.text, reference_for(seg, w.segments, w.stems.vocals),
-                                                       voice=voices.get(seg.speaker)))
-            out.append(row)
-        return out
+        return [self.synthesizer.synthesize_clip(w.segments, w.translations, w.stems.vocals) for w in works]
 
     def _remix(self, w: _Work) -> Dub:
-        from baseline_dub.stages.remix import remix
-        from baseline_dub.stages.remix.mixing_ratio import estimate_mixing_ratio
+        from baseline_dub.stages.remix import remix_segments
+        from baseline_dub.stages.remix.inputs import backing_and_ratio
 
         t0 = time.perf_counter()
         item, stems, cfg = w.item, w.stems, self.config.remix
-        backing = stems.backing
-        if item.backing is not None:  # the dataset's own backing track (sidecar), matched to the source
-            backing = item.backing.to(item.audio.rate, item.audio.channels).fit_length(item.audio.frames)
-        if item.mixing_ratio is not None:
-            ratio, source = item.mixing_ratio, item.ratio_source or "given"
-        else:
-            ratio, source = estimate_mixing_ratio(item.audio, stems.vocals, stems.backing, cfg.target_lufs), "estimated"
-        placed = [(seg.start, seg.end, syn.audio) for seg, syn in zip(w.segments, w.syntheses, strict=True)
-                  if syn is not None and syn.audio is not None]
-        result = remix(backing, placed, item.audio, ratio, cfg)
-        placements = iter(result.segments)
-        per_segment = [dataclasses.asdict(next(placements)) if syn is not None and syn.audio is not None else {}
-                       for syn in w.syntheses]
+        backing, (ratio, source) = backing_and_ratio(item.audio, stems, cfg.target_lufs, item.backing,
+                                                     item.mixing_ratio, item.ratio_source)
+        result, placed = remix_segments(backing, w.segments, w.syntheses, item.audio, ratio, cfg)
+        per_segment = [dataclasses.asdict(p) if p is not None else {} for p in placed]
         w.seconds["remix"] = time.perf_counter() - t0
-        reason, why = w.no_speech or (None, None)
-        if why is not None:
-            why = f"{why}; the dub is the clip's backing alone, at the source's loudness"
-            why = f"clip {item.clip_id}: {why}" if item.clip_id else why
         return Dub(
             audio=result.audio, source=item.audio, stems=stems, segments=tuple(w.segments),
             translations=tuple(w.translations), syntheses=tuple(w.syntheses), mixing_ratio=float(ratio),
@@ -223,7 +198,8 @@ class DubPipeline:
             placements=tuple(per_segment), clip_id=item.clip_id, diarization=w.diarization,
             notes={**item.notes, "overlong_rule": cfg.overlong, "fit_duration": cfg.fit_duration,
                    "limiter_reduction_db": round(result.limiter_reduction_db, 2)},
-            no_speech=reason, note=why,
+            no_speech=w.no_speech.reason if w.no_speech else None,
+            note=w.no_speech.note(item.clip_id) if w.no_speech else None,
         )
 
     # -- public ------------------------------------------------------------------------------
@@ -290,12 +266,9 @@ def dub_clip(source: Any, profile: str = "auto", mixing_ratio: float | None = No
 
 def clip_input(clip: Any, dataset: Any, mixing_ratio: float | None = None, audio: Audio | None = None) -> DubInput:
     """A ``DubInput`` for a dataset clip: audio, speaker hints, sidecar ratio and backing, texts."""
-    if mixing_ratio is not None:
-        ratio, source = mixing_ratio, "given"
-    elif clip.mixing_ratio is not None:
-        ratio, source = clip.mixing_ratio, "sidecar"
-    else:
-        ratio, source = None, None
+    from baseline_dub.stages.remix.inputs import known_ratio
+
+    ratio, source = known_ratio(mixing_ratio, clip.mixing_ratio)
     backing = load_audio(clip.backing_path) if clip.backing_path else None
     return DubInput(
         audio=audio if audio is not None else dataset.audio(clip.id),

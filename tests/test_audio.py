@@ -17,6 +17,7 @@ from baseline_dub.audio import (
     decode_bytes,
     load_audio,
     loudness,
+    loudness_gain_db,
     normalize_loudness,
     write_audio,
 )
@@ -157,3 +158,13 @@ def test_empty_missing_and_corrupt_files(tmp_path: Path) -> None:
         decode_bytes(b"", "member")
     with pytest.raises(AudioError, match="truncated-member"):
         decode_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ", "truncated-member")
+
+
+def test_loudness_gain_db_is_the_one_gain_to_a_target() -> None:
+    signal = tone(2.0).scaled(0.2)
+    gain = loudness_gain_db(signal, -23.0)
+    assert gain == pytest.approx(-23.0 - loudness(signal))
+    assert loudness(signal.gained(gain)) == pytest.approx(-23.0, abs=0.05)
+    assert normalize_loudness(signal, -23.0).samples.tobytes() == signal.gained(gain).samples.tobytes()
+    assert loudness_gain_db(Audio.silence(2.0, 16000), -23.0) is None
+    assert loudness_gain_db(signal.slice(0.0, 0.3), -23.0) is None  # under one 400 ms block: no loudness

@@ -79,6 +79,25 @@ def test_five_one_mixes_down_keeping_the_centre() -> None:
     assert Audio(x, RATE).with_channels(1).peak() > 0.5 * float(np.max(np.abs(voice)))
 
 
+def test_mono_is_one_definition_the_bs775_downmix_for_five_one() -> None:
+    x = _speech_like(6)
+    five_one = Audio(x, RATE)
+    mono = five_one.mono()
+    assert mono.samples.tobytes() == five_one.with_channels(1).samples.tobytes()
+    expected = (x[0] + x[1] + 0.7071 * (2 * x[2] + x[4] + x[5])) / 2  # L R at 0 dB, C Ls Rs at -3 dB, no LFE
+    np.testing.assert_allclose(mono.samples[0], expected, atol=1e-6)
+    lfe_only = np.zeros_like(x)
+    lfe_only[3] = x[3]
+    assert Audio(lfe_only, RATE).mono().peak() == 0.0  # the LFE's rumble is no part of the voice
+    centre_only = np.zeros_like(x)
+    centre_only[2] = x[2]
+    np.testing.assert_allclose(Audio(centre_only, RATE).mono().samples[0], 0.7071 * x[2], atol=1e-6)
+    stereo, single = Audio(x[:2], RATE), Audio(x[:1], RATE)  # mono and stereo: the plain mean, as before
+    assert stereo.mono().samples.tobytes() == x[:2].astype(np.float32).mean(axis=0).tobytes()
+    assert stereo.with_channels(1).samples.tobytes() == stereo.mono().samples.tobytes()
+    assert single.mono().samples.tobytes() == single.samples.tobytes()
+
+
 @pytest.mark.parametrize("channels", [1, 2, 6])
 def test_float_wav_bytes_depend_only_on_the_samples(tmp_path: Path, channels: int) -> None:
     audio = Audio(_speech_like(channels, 0.5), RATE)

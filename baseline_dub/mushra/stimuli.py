@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from scipy import signal
 
-from baseline_dub.audio import Audio, load_audio, loudness, write_audio
+from baseline_dub.audio import SILENCE_LUFS, Audio, load_audio, loudness, write_audio
 from baseline_dub.errors import BaselineDubError, ConfigError, DataError
 from baseline_dub.mushra.loudness import PEAK_CEILING_DBFS, align_loudness
 from baseline_dub.mushra.webmushra import (
@@ -315,7 +315,7 @@ def build_mushra(dataset: Any, dubs: Path, out: Path, options: BuildOptions = Bu
         except BaselineDubError as exc:
             skipped.append(SkippedClip(clip.id, f"{exc.reason}: {exc}"))
             continue
-        if reference.duration < MIN_REFERENCE_SECONDS or loudness(reference) <= -70.0:
+        if reference.duration < MIN_REFERENCE_SECONDS or loudness(reference) <= SILENCE_LUFS:
             skipped.append(SkippedClip(clip.id, f"gold EN audio silent or under {MIN_REFERENCE_SECONDS:g} s"))
             continue
         prepared = prepare_item(reference, dubbed, rate=options.rate, target_lufs=options.target_lufs,

@@ -68,3 +68,18 @@ class Synthesis:
     similarity: float | None
     skipped: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NothingToSpeak:
+    """Why a stage's result leaves a clip nothing to speak: ``reason`` the code (``no_speech``, ``no_usable_text``,
+    ``no_synthesis``: the ``Dub``'s ``no_speech``) and ``why`` the sentence. Such a clip is an outcome, not an
+    error: it still goes through the remix with nothing placed, so its dub is its backing alone."""
+
+    reason: str
+    why: str
+
+    def note(self, clip_id: str | None = None) -> str:
+        """The sentence a dub of nothing carries: why, what the dub is, and which clip (when known)."""
+        note = f"{self.why}; the dub is the clip's backing alone, at the source's loudness"
+        return f"clip {clip_id}: {note}" if clip_id else note

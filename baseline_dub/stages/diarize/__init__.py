@@ -26,8 +26,9 @@ respected: that many speakers come back unless some of them have no speech of th
 The count is checked after the rules above (a speaker whose only turns are short or overlapped is gone
 then), and when it falls short the backend's ``split_into_voices`` is tried (the offline backend's rule:
 ``offline.py``, step 6). :meth:`Diarizer.diarize_detailed` returns ``speakers_expected``,
-``speakers_found`` and, when fewer were found, the ``reason``; :meth:`Diarizer.diarize` emits that reason
-as a :class:`SpeakerCountWarning`. Evaluation helpers (DER, references) are in ``evaluation.py``.
+``speakers_found`` and, when fewer were found, the ``reason``: the pipeline keeps it in the ``Dub``, whose record
+lists it (``quality_flags.fewer_speakers``); :meth:`Diarizer.diarize`, for direct callers and the ``diarize``
+command, emits it as a :class:`SpeakerCountWarning`. Evaluation helpers (DER, references) are in ``evaluation.py``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from baseline_dub.errors import ConfigError
 from baseline_dub.models.store import Store
 from baseline_dub.stages.diarize.evaluation import build_conversation, channel_reference, diarization_error_rate
 from baseline_dub.stages.diarize.utterances import split_utterances
-from baseline_dub.stages.types import Segment
+from baseline_dub.stages.types import NothingToSpeak, Segment
 
 __all__ = ["Backend", "Diarization", "Diarizer", "SegmentRules", "SpeakerCountWarning", "SpeechDetector",
            "build_conversation", "channel_reference", "clean_segments", "diarization_error_rate", "load_diarizer",
@@ -156,6 +157,10 @@ class Diarization:
     speakers_found: int
     reason: str | None = None
     speech: tuple[tuple[float, float], ...] = ()
+
+    def nothing_to_speak(self) -> NothingToSpeak | None:
+        """``no_speech`` when no segment was found (the clip has nothing to translate), else ``None``."""
+        return None if self.segments else NothingToSpeak("no_speech", "no speech found in the separated vocals")
 
 
 class SpeechDetector:

@@ -11,21 +11,24 @@ A synthesis longer than its slot follows ``RemixConfig.overlong``: ``keep`` (the
 is, overlapping the next segment, cut only at the clip end), ``cut`` (cut at the slot end with a
 short fade-out) or ``fit`` (sped up toward the slot, pitch kept, at most ``max_stretch``; the rest
 is kept). With ``fit_duration`` every synthesis is first stretched toward its slot length within
-``[min_stretch, max_stretch]``. Each segment's record says what was done.
+``[min_stretch, max_stretch]``. Each segment's record says what was done. :func:`remix_segments` remixes
+a clip's segments and syntheses; the backing and the ratio it is mixed at are chosen by ``inputs.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from baseline_dub.audio import SILENCE_LUFS, Audio, loudness
+from baseline_dub.audio import SILENCE_LUFS, Audio, loudness, loudness_gain_db
 from baseline_dub.config import RemixConfig
 from baseline_dub.errors import DataError
 from baseline_dub.stages.remix.limiter import limit
 from baseline_dub.stages.remix.mixing_ratio import check_ratio, mix_at_ratio, normalized_stem
 from baseline_dub.stages.remix.stretch import stretch_factor, time_stretch
+from baseline_dub.stages.types import Segment, Synthesis
 
 # Overruns shorter than one millisecond are rounding, not overruns.
 _OVERRUN_TOLERANCE = 1e-3
@@ -113,14 +116,17 @@ def _place(track: np.ndarray, index: int, slot: tuple[float, float], speech: Aud
 
 
 def _match_loudness(mix: Audio, target_lufs: float, config: RemixConfig) -> tuple[Audio, float, float]:
-    """Gain to ``target_lufs`` then limit; re-aim the gain a few times since limiting lowers loudness."""
-    current = loudness(mix)
-    if current <= SILENCE_LUFS:
+    """Gain to ``target_lufs`` then limit; re-aim the gain a few times since limiting lowers loudness.
+
+    The first gain is ``loudness_gain_db``'s; what differs here on purpose is the loop: the limiter lowers the
+    loudness of a mix whose peaks it reduces, so the gain is corrected by the miss measured after limiting
+    (within ``_LOUDNESS_TOLERANCE_LU``). A silent mix is returned as is, with no gain and no reduction."""
+    gain_db = loudness_gain_db(mix, target_lufs)
+    if gain_db is None:
         return mix, 0.0, 0.0
-    gain_db = target_lufs - current
     out, reduction = mix, 0.0
     for _ in range(5):
-        scaled = mix.scaled(10.0 ** (gain_db / 20.0))
+        scaled = mix.gained(gain_db)
         out = limit(scaled, config.limiter_ceiling_db, config.limiter_lookahead_seconds,
                     config.limiter_release_seconds)
         reduction = 20.0 * np.log10(max(scaled.peak(), 1e-12) / max(out.peak(), 1e-12))
@@ -154,3 +160,15 @@ def remix(backing: Audio, syntheses: list[tuple[float, float, Audio]], source: A
     out, gain_db, reduction = _match_loudness(mixed, target, config)
     return RemixResult(out, r, records, source_lufs, loudness(out), gain_db, reduction)
 
+
+
+def remix_segments(backing: Audio, segments: Sequence[Segment], syntheses: Sequence[Synthesis | None],
+                   source: Audio, ratio: float,
+                   config: RemixConfig) -> tuple[RemixResult, tuple[PlacedSegment | None, ...]]:
+    """:func:`remix` of a clip: each segment's synthesis that has sound placed at the segment's slot. Also returns,
+    per segment in order, what was done with its synthesis (``None`` for a segment with no sound to place)."""
+    placed = [(seg.start, seg.end, syn.audio) for seg, syn in zip(segments, syntheses, strict=True)
+              if syn is not None and syn.audio is not None]
+    result = remix(backing, placed, source, ratio, config)
+    records = iter(result.segments)
+    return result, tuple(next(records) if syn is not None and syn.audio is not None else None for syn in syntheses)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from baseline_dub.audio import SILENCE_LUFS, Audio, loudness, normalize_loudness
+from baseline_dub.audio import Audio, loudness_gain_db
 from baseline_dub.errors import DataError
 
 
@@ -71,8 +71,8 @@ def check_ratio(ratio: float) -> float:
 def normalized_stem(stem: Audio, like: Audio, target_lufs: float) -> tuple[Audio, bool]:
     """``stem`` at ``like``'s rate, channels and length, normalised to ``target_lufs``; and whether it is audible."""
     fitted = stem.to(like.rate, like.channels).fit_length(like.frames)
-    audible = loudness(fitted) > SILENCE_LUFS
-    return (normalize_loudness(fitted, target_lufs) if audible else fitted), audible
+    gain_db = loudness_gain_db(fitted, target_lufs)
+    return (fitted, False) if gain_db is None else (fitted.gained(gain_db), True)
 
 
 def mix_at_ratio(vocals_n: Audio, backing_n: Audio, ratio: float) -> Audio:

@@ -14,11 +14,11 @@ Rules, in order:
    reference with no sound at all skips the segment (``skipped="silent_reference"``).
 3. Voice: the backend makes speech from text pieces and the reference: the paper's YourTTS clones
    it (``voice_method="clone"``); the offline Kokoro speaks with the voice or blend of voices that
-   sounds nearest to it (``voice_method="nearest voice"``, ``voice_search.py``). In a clip, the
-   pipeline first chooses one voice per speaker (:meth:`Synthesizer.choose_voices`) from all of that
-   speaker's vocals (up to ``voice_choice_seconds``), distinct between speakers unless one really is
-   nearest to another's voice, and every segment of the speaker speaks with it (``voice=``); a call
-   without a voice searches one for its own reference.
+   sounds nearest to it (``voice_method="nearest voice"``, ``voice_search.py``). In a clip
+   (:meth:`Synthesizer.synthesize_clip`), one voice is first chosen per speaker (:meth:`Synthesizer.choose_voices`)
+   from all of that speaker's vocals (up to ``voice_choice_seconds``), distinct between speakers unless one
+   really is nearest to another's voice, and every segment of the speaker speaks with it (``voice=``); a
+   call without a voice searches one for its own reference.
 4. Metadata: the speaker similarity of the output to the reference (cosine of Resemblyzer
    embeddings), the seconds of reference used, and the backend's details in ``extra`` (Kokoro: the
    ``voice_recipe`` {voice: weight} and the ``voice_choice`` summary of the search).
@@ -51,12 +51,12 @@ from baseline_dub.stages.synthesize.reference import (
 )
 from baseline_dub.stages.synthesize.text import normalize_text, split_chunks
 from baseline_dub.stages.synthesize.voice_search import VoiceChoice, assign_distinct
-from baseline_dub.stages.types import Synthesis
+from baseline_dub.stages.types import NothingToSpeak, Segment, Synthesis, Translation
 
 __all__ = [
     "BACKENDS", "TRIM_TOP_DB", "Backend", "PreparedReference", "Spoken", "Synthesizer", "VoiceChoice",
-    "VoiceReference", "load_synthesizer", "prepare_reference", "reference_for", "speaker_references",
-    "trim_silence",
+    "VoiceReference", "load_synthesizer", "no_synthesis", "prepare_reference", "reference_for",
+    "speaker_references", "trim_silence",
 ]
 
 BACKENDS = ("yourtts", "kokoro")
@@ -138,10 +138,29 @@ class Synthesizer:
                          reference_seconds=prepared.seconds, reference_source=prepared.source,
                          similarity=similarity, extra=extra)
 
+    def synthesize_clip(self, segments: Sequence[Segment], translations: Sequence[Translation],
+                        vocals: Audio) -> list[Synthesis | None]:
+        """Every segment of one clip spoken (rule 3): first one voice per speaker that has text, chosen from all
+        of that speaker's ``vocals`` (:meth:`choose_voices`), then each segment with text in its speaker's
+        voice and its own reference (:func:`reference_for`); ``None`` for a segment without text."""
+        speaking = sorted({seg.speaker for seg, tr in zip(segments, translations, strict=True) if tr.text})
+        voices = self.choose_voices(speaker_references(segments, vocals, speaking))
+        return [self.synthesize(tr.text, reference_for(seg, segments, vocals), voice=voices.get(seg.speaker))
+                if tr.text else None for seg, tr in zip(segments, translations, strict=True)]
+
     def synthesize_many(self, items: Sequence[tuple[str, Audio | VoiceReference]], *,
                         seed: int | None = None) -> list[Synthesis]:
         """:meth:`synthesize` for each ``(text, reference)`` pair, in order."""
         return [self.synthesize(text, reference, seed=seed) for text, reference in items]
+
+
+def no_synthesis(syntheses: Sequence[Synthesis | None]) -> NothingToSpeak | None:
+    """``no_synthesis`` when none of a clip's syntheses made sound (the sentence lists their ``skipped``
+    reasons), else ``None``."""
+    if any(s is not None and s.audio is not None for s in syntheses):
+        return None
+    reasons = sorted({s.skipped or "no audio" for s in syntheses if s is not None})
+    return NothingToSpeak("no_synthesis", f"no synthesis produced speech ({', '.join(reasons)})")
 
 
 def load_synthesizer(config: Config, store: Store) -> Synthesizer:

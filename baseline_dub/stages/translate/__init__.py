@@ -32,10 +32,10 @@ from baseline_dub.stages.translate.openai_engine import (
     load_openai_translator,
     load_whisper,
 )
-from baseline_dub.stages.types import Translation
+from baseline_dub.stages.types import NothingToSpeak, Translation
 
 __all__ = ["NO_TRANSLATE", "TASKS", "EngineBase", "Translator", "WhisperTranslator", "_dims_name",
-           "english_evidence", "load_translator", "load_whisper", "looks_english"]
+           "english_evidence", "load_translator", "load_whisper", "looks_english", "no_usable_text"]
 
 
 class Translator(Protocol):
@@ -89,6 +89,15 @@ def looks_english(text: str) -> bool:
     frequent English words (running English text has ~50 %, romanized Japanese or noise words ~0 %)."""
     e = english_evidence(text)
     return e["ascii_share"] >= 0.95 and e["words"] >= 2 and e["common_share"] >= 0.2
+
+
+def no_usable_text(translations: Sequence[Translation]) -> NothingToSpeak | None:
+    """``no_usable_text`` when a clip's segments were translated and Whisper's rules refused every text (the
+    sentence lists their ``skipped`` reasons); ``None`` when some text is left, or there was nothing to translate."""
+    if not translations or any(t.text for t in translations):
+        return None
+    reasons = sorted({t.skipped or "empty" for t in translations})
+    return NothingToSpeak("no_usable_text", f"Whisper gave no usable English text ({', '.join(reasons)})")
 
 
 def load_translator(config: Config, store: Store) -> EngineBase:
