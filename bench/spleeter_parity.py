@@ -7,7 +7,7 @@ with ``spleeter==2.4.2`` and its own tensorflow from PyPI, then in that venv:
      it like Deezer's release (``2stems.tar.gz``);
   2. separates the input with Spleeter's ``Separator`` from that checkpoint.
 Back in the project's venv (no TensorFlow) the same tarball is converted by the project's converter
-(``stages.separate.weights.convert_deezer``, its own checkpoint reader), the graph's variables are
+(``models.converters.spleeter.convert_deezer``, its own checkpoint reader), the graph's variables are
 compared with Deezer's real release index (``../shared/data/real/spleeter_2stems_release``), the port
 separates the same input from the converted weights, and the agreement per stem is printed as SNR in
 dB (target: 40 dB or better).
@@ -114,8 +114,9 @@ def main() -> None:
 
     from baseline_dub.audio import Audio
     from baseline_dub.config import SeparateConfig
-    from baseline_dub.stages.separate import Separator, load_unet, tf_bundle
-    from baseline_dub.stages.separate.weights import convert_deezer, read_tf_checkpoint
+    from baseline_dub.models.converters import tf_bundle
+    from baseline_dub.models.converters.spleeter import convert_deezer, read_tf_checkpoint
+    from baseline_dub.stages.separate import Separator, load_unet
 
     python = ensure_venv(args.venv)
     with tempfile.TemporaryDirectory(prefix="spleeter-parity-") as tmp:

@@ -13,9 +13,9 @@ import torch
 from whisper.model import ModelDimensions, Whisper
 
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.converters.whisper_ct2 import convert_ct2_whisper, read_ct2_model
 from baseline_dub.models.store import sha256_file
 from baseline_dub.stages.translate import load_whisper
-from baseline_dub.stages.translate.convert import convert_ct2_whisper, read_ct2_model
 
 STATE, HEADS, FFN, VOCAB, MELS, AUDIO_CTX, TEXT_CTX = 8, 2, 32, 51865, 80, 1500, 12
 

@@ -25,13 +25,14 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, SynthesizeConfig
 from baseline_dub.errors import StageError
+from baseline_dub.models.converters.kokoro_voices import save_npz
 from baseline_dub.models.store import Store
 from baseline_dub.stages.speaker import RATE as SPEAKER_RATE
 from baseline_dub.stages.speaker import SpeakerEncoder
 from baseline_dub.stages.synthesize.backend import Spoken
 from baseline_dub.stages.synthesize.pitch import gender_of_f0, median_f0
 from baseline_dub.stages.synthesize.voice_search import VoiceChoice, search_voice
-from baseline_dub.stages.synthesize.voices import VoiceRecipe, save_npz, select_voices, voice_language
+from baseline_dub.stages.synthesize.voices import VoiceRecipe, select_voices, voice_language
 
 CALIBRATION_TEXT = "I never thought we would meet again in a place like this, my old friend."
 KOKORO_RATE = 24000

@@ -2,7 +2,7 @@
 
 ``paper`` loads the size named in ``configs/paper.yaml`` (default ``large-v2``; ``turbo`` is refused
 because it was not trained to translate); ``offline`` can load Whisper ``base`` converted from CTranslate2
-by ``baseline_dub.stages.translate.convert``. Checkpoints are read with ``torch.load(weights_only=True)``
+by ``baseline_dub.models.converters.whisper_ct2``. Checkpoints are read with ``torch.load(weights_only=True)``
 through the model store, and must fill the model with no missing or unexpected key. Segments are decoded
 in batches (``baseline_dub.stages.translate.batch``).
 """
