@@ -116,7 +116,7 @@ def main() -> None:
     from baseline_dub.config import SeparateConfig
     from baseline_dub.models.converters import tf_bundle
     from baseline_dub.models.converters.spleeter import convert_deezer, read_tf_checkpoint
-    from baseline_dub.stages.separate import Separator, load_unet
+    from baseline_dub.stages.separate import Separator, read_unet
 
     python = ensure_venv(args.venv)
     with tempfile.TemporaryDirectory(prefix="spleeter-parity-") as tmp:
@@ -139,7 +139,7 @@ def main() -> None:
         for stem in ("vocals", "accompaniment"):
             convert_deezer([archive], work / f"{stem}.safetensors", stem=stem)
         ref = np.load(work / "spleeter_out.npz")
-        nets = [load_unet(str(work / f"{s}.safetensors")) for s in ("vocals", "accompaniment")]
+        nets = [read_unet(str(work / f"{s}.safetensors")) for s in ("vocals", "accompaniment")]
         sep = Separator(nets[0], nets[1], "cpu", SeparateConfig(chunk_seconds=3600.0))
         stems = sep.separate(Audio(wave.T, 44100))
         print(f"input: {wave.shape[0] / 44100:.2f} s, 44.1 kHz stereo")

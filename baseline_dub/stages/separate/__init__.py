@@ -151,7 +151,7 @@ class Separator:
         return Stems(vocals=stems[0], backing=stems[1])
 
 
-def load_unet(path: str, device: str = "cpu") -> su.SpleeterUNet:
+def read_unet(path: str, device: str = "cpu") -> su.SpleeterUNet:
     """A ``SpleeterUNet`` from a converted safetensors file (every parameter must be present)."""
     from safetensors.torch import load_file
 
@@ -185,7 +185,7 @@ def load_separator(config: Config, store: Store) -> Separator:
     cfg = config.separate
     paths = store.require([cfg.vocals_model, cfg.accompaniment_model])
     device = resolve_device(config.device)
-    nets = [load_unet(str(paths[cfg.vocals_model])), load_unet(str(paths[cfg.accompaniment_model]))]
+    nets = [read_unet(str(paths[cfg.vocals_model])), read_unet(str(paths[cfg.accompaniment_model]))]
     separator = Separator(nets[0], nets[1], device, cfg,
                           store.provenance([cfg.vocals_model, cfg.accompaniment_model]))
     notes = {weights_note(store, cfg.vocals_model), weights_note(store, cfg.accompaniment_model)}
