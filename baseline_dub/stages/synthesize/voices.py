@@ -32,8 +32,8 @@ def voice_gender(name: str) -> str:
 
 
 def select_voices(names: Iterable[str], prefixes: Sequence[str]) -> list[str]:
-    """The voice names that start with one of ``prefixes`` (e.g. ``af am bf bm jf jm``), sorted."""
-    chosen = sorted(n for n in names if n.startswith(tuple(prefixes)))
+    """The voice names that start with one of ``prefixes`` (e.g. ``af am bf bm jf jm``; none: every voice), sorted."""
+    chosen = sorted(n for n in names if n.startswith(tuple(prefixes) or ""))
     if not chosen:
         raise ConfigError(f"synthesize.voice_prefixes {list(prefixes)} select none of the voices "
                           f"({', '.join(sorted(names))})")
