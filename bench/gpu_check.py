@@ -199,13 +199,13 @@ def time_whisper(label: str, make: Callable[[object], object], config, device: s
 def base_engines(store, device: str) -> dict[str, Callable[[object], object]]:
     """``{label: make(config)}`` for the offline Whisper base on both engines, each model loaded once."""
     from baseline_dub.config import load_config
-    from baseline_dub.stages.translate import WhisperTranslator, load_whisper
-    from baseline_dub.stages.translate.ct2 import CT2Translator, ct2_folder, load_ct2_model, resolve_compute_type
+    from baseline_dub.stages.translate import WhisperTranslator, read_whisper_checkpoint
+    from baseline_dub.stages.translate.ct2 import CT2Translator, ct2_folder, open_ct2_whisper, resolve_compute_type
 
     config = load_config("offline").translate
-    model = load_whisper(store, config.model, device)
+    model = read_whisper_checkpoint(store, config.model, device)
     compute = resolve_compute_type("auto", device)
-    ct2 = load_ct2_model(ct2_folder(store, config), device, compute)
+    ct2 = open_ct2_whisper(ct2_folder(store, config), device, compute)
     return {"base     ": lambda cfg: WhisperTranslator(model, cfg, device),
             f"base-ct2 ({compute})": lambda cfg: CT2Translator(ct2, cfg, device, compute_type=compute)}
 

@@ -7,7 +7,7 @@ with ``spleeter==2.4.2`` and its own tensorflow from PyPI, then in that venv:
      it like Deezer's release (``2stems.tar.gz``);
   2. separates the input with Spleeter's ``Separator`` from that checkpoint.
 Back in the project's venv (no TensorFlow) the same tarball is converted by the project's converter
-(``stages.separate.weights.convert_deezer``, its own checkpoint reader), the graph's variables are
+(``models.converters.spleeter.convert_deezer``, its own checkpoint reader), the graph's variables are
 compared with Deezer's real release index (``../shared/data/real/spleeter_2stems_release``), the port
 separates the same input from the converted weights, and the agreement per stem is printed as SNR in
 dB (target: 40 dB or better).
@@ -114,8 +114,9 @@ def main() -> None:
 
     from baseline_dub.audio import Audio
     from baseline_dub.config import SeparateConfig
-    from baseline_dub.stages.separate import Separator, load_unet, tf_bundle
-    from baseline_dub.stages.separate.weights import convert_deezer, read_tf_checkpoint
+    from baseline_dub.models.converters import tf_bundle
+    from baseline_dub.models.converters.spleeter import convert_deezer, read_tf_checkpoint
+    from baseline_dub.stages.separate import Separator, read_unet
 
     python = ensure_venv(args.venv)
     with tempfile.TemporaryDirectory(prefix="spleeter-parity-") as tmp:
@@ -138,7 +139,7 @@ def main() -> None:
         for stem in ("vocals", "accompaniment"):
             convert_deezer([archive], work / f"{stem}.safetensors", stem=stem)
         ref = np.load(work / "spleeter_out.npz")
-        nets = [load_unet(str(work / f"{s}.safetensors")) for s in ("vocals", "accompaniment")]
+        nets = [read_unet(str(work / f"{s}.safetensors")) for s in ("vocals", "accompaniment")]
         sep = Separator(nets[0], nets[1], "cpu", SeparateConfig(chunk_seconds=3600.0))
         stems = sep.separate(Audio(wave.T, 44100))
         print(f"input: {wave.shape[0] / 44100:.2f} s, 44.1 kHz stereo")

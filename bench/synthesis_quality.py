@@ -201,7 +201,7 @@ def voice_ceiling(store, cases: Path, encoder) -> dict:  # noqa: ANN001 (the sto
     from baseline_dub.stages.synthesize.kokoro import load_kokoro
 
     config = load_config("offline", device="cpu")
-    backend = load_kokoro(config, store, encoder, "cpu")
+    backend = load_kokoro(config, store)  # embeds with the shared encoder: the one passed here
     out: dict = {"voices_model": config.synthesize.voices_model, "backend": backend, "refs": {}}
     with np.load(cases) as data:
         for ref in LABELS:
@@ -259,10 +259,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from baseline_dub.audio import Audio
+    from baseline_dub.config import load_config
     from baseline_dub.models.store import Store
     from baseline_dub.stages.speaker import load_speaker_encoder
     from baseline_dub.stages.synthesize.pitch import median_f0
-    from baseline_dub.stages.translate import load_whisper
+    from baseline_dub.stages.translate import read_whisper_checkpoint
 
     with tempfile.TemporaryDirectory(prefix="synthesis-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -278,8 +279,8 @@ def main(argv: list[str] | None = None) -> None:
         store = Store()
         with np.load(cases) as data:
             ref_f0 = {n: median_f0(Audio(np.concatenate([data[f"{n}/A"], data[f"{n}/B"]]), RATE)) for n in LABELS}
-        judge = {"encoder": load_speaker_encoder(store.path("resemblyzer-ge2e"), "cpu"), "ref_f0": ref_f0,
-                 "asr": load_whisper(store, args.asr_model, "cpu", task="transcribe")}
+        judge = {"encoder": load_speaker_encoder(load_config("offline", device="cpu"), store), "ref_f0": ref_f0,
+                 "asr": read_whisper_checkpoint(store, args.asr_model, "cpu", task="transcribe")}
         ceiling = voice_ceiling(store, cases, judge["encoder"])
         summary = []
         for label, info in infos:

@@ -38,12 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     from baseline_dub.models.store import Store
     from baseline_dub.stages.translate.base import token_cap
     from baseline_dub.stages.translate.batch import SAMPLE_RATE, WINDOW_SECONDS, compression_ratio, segment_mel
-    from baseline_dub.stages.translate.ct2 import ct2_folder, load_ct2_model
+    from baseline_dub.stages.translate.ct2 import ct2_folder, open_ct2_whisper
 
     store = Store()
     config = load_config(args.profile, device="cpu")
     cfg = config.translate
-    model = load_ct2_model(ct2_folder(store, cfg), "cpu", "float32")
+    model = open_ct2_whisper(ct2_folder(store, cfg), "cpu", "float32")
     tokenizer = get_tokenizer(True, num_languages=model.num_languages, language=cfg.language, task=cfg.task)
     prompt = list(tokenizer.sot_sequence_including_notimestamps)
     sets = segment_sets(config, store)

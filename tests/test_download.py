@@ -251,7 +251,7 @@ def test_http_errors_are_one_line_each(server, tmp_path):
 
 def test_an_entry_made_from_a_failed_download_fails_with_it(tmp_path, refused_url):
     derived = ModelEntry(name="derived", file="d/derived.bin", profiles=("paper",), inputs=("remote",),
-                         source={"kind": "convert", "converter": "baseline_dub.stages.separate.weights:convert_deezer",
+                         source={"kind": "convert", "converter": "spleeter-deezer-tf",
                                  "inputs": ["remote"]})
     store = _store(tmp_path, _url_entry("remote", refused_url, SMALL), derived)
     out = _outcomes(store, "remote", "derived")

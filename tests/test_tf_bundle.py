@@ -1,4 +1,4 @@
-"""The pure-Python TensorFlow checkpoint reader and writer (``stages.separate.tf_bundle``).
+"""The pure-Python TensorFlow checkpoint reader and writer (``models.converters.tf_bundle``).
 
 Checked once against TensorFlow 2.20 in a throwaway venv (see the README's paper-profile section):
 TF reads what ``write_checkpoint`` writes, and for the same tensors TF's ``Saver`` writes the same
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.separate import tf_bundle as tb
+from baseline_dub.models.converters import tf_bundle as tb
 
 
 def test_crc32c_and_mask() -> None:

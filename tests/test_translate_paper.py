@@ -17,7 +17,7 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError
 from baseline_dub.models.store import ModelEntry, Store, sha256_file
-from baseline_dub.stages.translate import WhisperTranslator, load_translator, load_whisper
+from baseline_dub.stages.translate import WhisperTranslator, load_translator, read_whisper_checkpoint
 
 
 def _store(tmp_path: Path, name: str, checkpoint: object, source_name: str = "large-v2",
@@ -50,25 +50,25 @@ def test_checkpoint_problems_are_refused(tmp_path: Path) -> None:
     ckpt = tiny_whisper_checkpoint()
     del ckpt["model_state_dict"]["decoder.ln.weight"]
     with pytest.raises(ConfigError, match="missing"):
-        load_whisper(_store(tmp_path / "a", "w", ckpt), "w", "cpu")
+        read_whisper_checkpoint(_store(tmp_path / "a", "w", ckpt), "w", "cpu")
     wrong = tiny_whisper_checkpoint()
     wrong["model_state_dict"]["decoder.ln.weight"] = torch.zeros(3)
     with pytest.raises(ConfigError, match="does not fit"):
-        load_whisper(_store(tmp_path / "d", "w", wrong), "w", "cpu")
+        read_whisper_checkpoint(_store(tmp_path / "d", "w", wrong), "w", "cpu")
     with pytest.raises(ConfigError, match="dims"):
-        load_whisper(_store(tmp_path / "b", "w", {"state_dict": {}}), "w", "cpu")
+        read_whisper_checkpoint(_store(tmp_path / "b", "w", {"state_dict": {}}), "w", "cpu")
     with pytest.raises(ChecksumError):
-        load_whisper(_store(tmp_path / "c", "w", tiny_whisper_checkpoint(), sha256="0" * 64), "w", "cpu")
+        read_whisper_checkpoint(_store(tmp_path / "c", "w", tiny_whisper_checkpoint(), sha256="0" * 64), "w", "cpu")
 
 
 def test_turbo_cannot_translate(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="turbo"):
-        load_whisper(_store(tmp_path, "whisper-turbo", tiny_whisper_checkpoint(), source_name="turbo"), "whisper-turbo",
-                     "cpu")
+        read_whisper_checkpoint(_store(tmp_path, "whisper-turbo", tiny_whisper_checkpoint(), source_name="turbo"),
+                                "whisper-turbo", "cpu")
     turbo_store = _store(tmp_path / "x", "w", tiny_whisper_checkpoint(), source_name="large-v3-turbo")
     with pytest.raises(ConfigError, match="turbo"):
-        load_whisper(turbo_store, "w", "cpu")
-    assert load_whisper(turbo_store, "w", "cpu", task="transcribe").dims == TINY  # turbo may transcribe
+        read_whisper_checkpoint(turbo_store, "w", "cpu")
+    assert read_whisper_checkpoint(turbo_store, "w", "cpu", task="transcribe").dims == TINY  # turbo may transcribe
     config = load_config("paper")
     paper_turbo = dataclasses.replace(config, device="cpu", translate=dataclasses.replace(config.translate, model="w"))
     with pytest.raises(ConfigError, match="cannot translate|not trained to translate"):
@@ -99,7 +99,7 @@ def test_fp16_container_as_large_v2_is_saved(tmp_path: Path) -> None:
     store = _store(tmp_path, "whisper-large-v2", {"dims": ckpt["dims"], "model_state_dict": half})
     assert all(v.dtype == torch.float16 for v in torch.load(store.path("whisper-large-v2"),
                                                             weights_only=True)["model_state_dict"].values())
-    model = load_whisper(store, "whisper-large-v2", "cpu")
+    model = read_whisper_checkpoint(store, "whisper-large-v2", "cpu")
     state = model.state_dict()
     for name, value in half.items():
         assert state[name].dtype == torch.float32 and torch.equal(state[name], value.float()), name

@@ -13,9 +13,9 @@ import torch
 from whisper.model import ModelDimensions, Whisper
 
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.converters.whisper_ct2 import convert_ct2_whisper, read_ct2_model
 from baseline_dub.models.store import sha256_file
-from baseline_dub.stages.translate import load_whisper
-from baseline_dub.stages.translate.convert import convert_ct2_whisper, read_ct2_model
+from baseline_dub.stages.translate import read_whisper_checkpoint
 
 STATE, HEADS, FFN, VOCAB, MELS, AUDIO_CTX, TEXT_CTX = 8, 2, 32, 51865, 80, 1500, 12
 
@@ -129,7 +129,7 @@ def test_real_base_conversion_matches_registry_and_loads(store, tmp_path: Path) 
     out = tmp_path / "base.pt"
     convert_ct2_whisper(inputs, out)
     assert sha256_file(out) == store.entry("whisper-base").sha256
-    model = load_whisper(store, "whisper-base", "cpu")  # asserts no missing / unexpected key
+    model = read_whisper_checkpoint(store, "whisper-base", "cpu")  # asserts no missing / unexpected key
     assert model.dims.n_text_layer == 6 and model.is_multilingual
     heads = model.alignment_heads.to_dense().nonzero().tolist()
     assert heads == json.loads(inputs[1].read_text())["alignment_heads"]

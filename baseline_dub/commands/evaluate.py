@@ -39,7 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from baseline_dub.errors import DataError
-    from baseline_dub.models.devices import resolve_device
     from baseline_dub.models.store import Store
     from baseline_dub.report.evaluate import evaluate_run, find_split, load_english_asr, read_manifest, write_report
     from baseline_dub.report.html import write_html
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         store = Store()
         config = _config(args, read_manifest(run_dir / split), store)
         if has_vocals:
-            encoder = load_speaker_encoder(store.path(config.speaker_model), resolve_device(config.device))
+            encoder = load_speaker_encoder(config, store)
         if not args.no_asr:
             transcribe, asr_name = load_english_asr(config, store)
     evaluation = evaluate_run(run_dir, split, data_dir=args.data, annotations=args.annotations,

@@ -6,14 +6,13 @@ temporary path to write. ``package_file`` finds a file inside an installed, vers
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import logging
 import shutil
 from pathlib import Path
 
 from baseline_dub.models import download as dl
-from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
+from baseline_dub.errors import ChecksumError, ModelMissingError
 from baseline_dub.models.hashing import sha256_file
 from baseline_dub.models.registry import ModelEntry
 
@@ -50,11 +49,9 @@ def _fetch_parts(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
 
 
 def _fetch_convert(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
-    module_name, _, func_name = entry.source["converter"].partition(":")
-    if not module_name.startswith("baseline_dub."):
-        raise ConfigError(f"model {entry.name}: converters must live in baseline_dub, got {module_name}")
-    converter = getattr(importlib.import_module(module_name), func_name)
-    converter(inputs, out, **entry.source.get("options", {}))
+    from baseline_dub.models.converters import converter  # numpy & co.: only when converting
+
+    converter(entry.source["converter"], entry.name)(inputs, out, **entry.source.get("options", {}))
 
 
 def _fetch_url(entry: ModelEntry, inputs: list[Path], out: Path) -> None:

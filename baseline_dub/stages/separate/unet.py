@@ -17,17 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from baseline_dub.models.converters.spleeter import CHANNELS, FILTERS
+
 SAMPLE_RATE = 44100
 FRAME_LENGTH = 4096
 FRAME_STEP = 1024
 N_BINS = FRAME_LENGTH // 2 + 1  # 2049
 F_BINS = 1024
 T_FRAMES = 512
-CHANNELS = 2
 EPSILON = 1e-10
 WINDOW_COMPENSATION = 2.0 / 3.0
 SEGMENT_SAMPLES = T_FRAMES * FRAME_STEP  # samples covered by one U-Net segment
-FILTERS = (16, 32, 64, 128, 256, 512)
 BN_EPS = 1e-3  # Keras BatchNormalization default
 STEMS = ("vocals", "accompaniment")
 

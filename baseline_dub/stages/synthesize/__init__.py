@@ -36,7 +36,6 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, SynthesizeConfig
 from baseline_dub.errors import ConfigError
-from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.store import Store
 from baseline_dub.stages.speaker import SpeakerEncoder, cosine, load_speaker_encoder
 from baseline_dub.stages.synthesize.backend import Backend, Spoken
@@ -65,10 +64,11 @@ BACKENDS = ("yourtts", "kokoro")
 class Synthesizer:
     """Speaks English text in the voice of a reference; one per process (models load once)."""
 
-    def __init__(self, backend: Backend, encoder: SpeakerEncoder, config: SynthesizeConfig) -> None:
+    def __init__(self, backend: Backend, encoder: SpeakerEncoder, config: SynthesizeConfig, seed: int = 0) -> None:
         self.backend = backend
         self.encoder = encoder
         self.config = config
+        self.seed = seed
 
     def _skipped(self, text: str, reason: str, reference: PreparedReference | None = None) -> Synthesis:
         return Synthesis(audio=None, text=text, voice_method=self.backend.voice_method, voice="",
@@ -107,11 +107,11 @@ class Synthesizer:
         speaker's other segments and the clip; otherwise ``extra_references`` (the same speaker's
         other segments) and ``clip`` (the clip's vocals) extend a short one. ``voice``: the speaker's
         voice from :meth:`choose_voices` (Kokoro), else one is chosen for this reference. ``seed``
-        defaults to the configured one.
+        defaults to the profile's ``seed``.
         """
         if not isinstance(reference, VoiceReference):
             reference = VoiceReference(reference, tuple(extra_references), clip)
-        seed = self.config.seed if seed is None else seed
+        seed = self.seed if seed is None else seed
         spoken_text = normalize_text(text)
         chunks = [c for c in split_chunks(spoken_text, self.config.max_chars_per_chunk)
                   if any(ch.isalnum() for ch in c)]
@@ -166,17 +166,15 @@ def no_synthesis(syntheses: Sequence[Synthesis | None]) -> NothingToSpeak | None
 def load_synthesizer(config: Config, store: Store) -> Synthesizer:
     """The configured backend (``synthesize.backend``) and the speaker encoder, weights from ``store``."""
     cfg = config.synthesize
-    device = resolve_device(config.device)
-    encoder = load_speaker_encoder(store.path(config.speaker_model), device)
     backend: Backend
     if cfg.backend == "kokoro":
         from baseline_dub.stages.synthesize.kokoro import load_kokoro
 
-        backend = load_kokoro(config, store, encoder, device)
+        backend = load_kokoro(config, store)
     elif cfg.backend == "yourtts":
         from baseline_dub.stages.synthesize.yourtts import load_yourtts
 
-        backend = load_yourtts(cfg, store, device)
+        backend = load_yourtts(config, store)
     else:
         raise ConfigError(f"synthesize.backend {cfg.backend!r} is unknown; use one of {', '.join(BACKENDS)}")
-    return Synthesizer(backend, encoder, cfg)
+    return Synthesizer(backend, load_speaker_encoder(config, store), cfg, seed=config.seed)

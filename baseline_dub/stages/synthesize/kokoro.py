@@ -25,13 +25,15 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config, SynthesizeConfig
 from baseline_dub.errors import StageError
+from baseline_dub.models.converters.kokoro_voices import save_npz
+from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.store import Store
 from baseline_dub.stages.speaker import RATE as SPEAKER_RATE
-from baseline_dub.stages.speaker import SpeakerEncoder
+from baseline_dub.stages.speaker import SpeakerEncoder, load_speaker_encoder
 from baseline_dub.stages.synthesize.backend import Spoken
 from baseline_dub.stages.synthesize.pitch import gender_of_f0, median_f0
 from baseline_dub.stages.synthesize.voice_search import VoiceChoice, search_voice
-from baseline_dub.stages.synthesize.voices import VoiceRecipe, save_npz, select_voices, voice_language
+from baseline_dub.stages.synthesize.voices import VoiceRecipe, select_voices, voice_language
 
 CALIBRATION_TEXT = "I never thought we would meet again in a place like this, my old friend."
 KOKORO_RATE = 24000
@@ -155,12 +157,12 @@ class KokoroBackend:
         return self.speak_as(chunks, self.choose(reference, reference_embedding))
 
 
-def load_kokoro(config: Config, store: Store, encoder: SpeakerEncoder, device: str) -> KokoroBackend:
-    """The Kokoro backend from the store entries ``synthesize.model`` (ONNX) and ``synthesize.voices_model``.
-
-    ``encoder`` must be the ``config.speaker_model`` encoder: its sha256 keys the embeddings cache.
-    """
+def load_kokoro(config: Config, store: Store) -> KokoroBackend:
+    """The Kokoro backend from the store entries ``synthesize.model`` (ONNX) and ``synthesize.voices_model``, on
+    ``config.device``, with the shared ``speaker_model`` encoder (whose sha256 keys the embeddings cache)."""
     cfg = config.synthesize
+    device = resolve_device(config.device)
+    encoder = load_speaker_encoder(config, store)
     paths = store.require([cfg.model, cfg.voices_model])
     cache_key = "|".join(f"{n}={store.expected_sha256(n)}" for n in (cfg.model, cfg.voices_model,
                                                                        config.speaker_model))

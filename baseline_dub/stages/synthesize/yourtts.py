@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from baseline_dub.audio import Audio, write_audio
-from baseline_dub.config import SynthesizeConfig
+from baseline_dub.config import Config
 from baseline_dub.errors import ChecksumError, ModelMissingError
+from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.store import Store
 from baseline_dub.stages.synthesize.backend import Spoken
 
@@ -163,7 +164,8 @@ class YourTTSBackend:
         return Spoken(tuple(pieces), "speaker_wav", {"model": self.model_name})
 
 
-def load_yourtts(cfg: SynthesizeConfig, store: Store, device: str) -> YourTTSBackend:
-    """YourTTS from the store folder ``cfg.model`` (sha256-verified against its lock pin) on ``device``."""
-    return YourTTSBackend(store.path(cfg.model), language=cfg.language, use_cuda=device.startswith("cuda"),
-                          model_name=cfg.model)
+def load_yourtts(config: Config, store: Store) -> YourTTSBackend:
+    """YourTTS from the store folder ``synthesize.model`` (verified against its lock pin) on ``config.device``."""
+    cfg = config.synthesize
+    return YourTTSBackend(store.path(cfg.model), language=cfg.language,
+                          use_cuda=resolve_device(config.device).startswith("cuda"), model_name=cfg.model)

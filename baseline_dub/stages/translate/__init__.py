@@ -22,7 +22,6 @@ from typing import Protocol
 
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config
-from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.store import Store
 from baseline_dub.stages.translate.base import TASKS, EngineBase
 from baseline_dub.stages.translate.openai_engine import (
@@ -30,12 +29,12 @@ from baseline_dub.stages.translate.openai_engine import (
     WhisperTranslator,
     _dims_name,
     load_openai_translator,
-    load_whisper,
+    read_whisper_checkpoint,
 )
 from baseline_dub.stages.types import NothingToSpeak, Translation
 
 __all__ = ["NO_TRANSLATE", "TASKS", "EngineBase", "Translator", "WhisperTranslator", "_dims_name",
-           "english_evidence", "load_translator", "load_whisper", "looks_english", "no_usable_text"]
+           "english_evidence", "load_translator", "looks_english", "no_usable_text", "read_whisper_checkpoint"]
 
 
 class Translator(Protocol):
@@ -102,9 +101,8 @@ def no_usable_text(translations: Sequence[Translation]) -> NothingToSpeak | None
 
 def load_translator(config: Config, store: Store) -> EngineBase:
     """The translation engine of ``config`` (``translate.engine``), model loaded once on the configured device."""
-    device = resolve_device(config.device)
     if config.translate.engine == "ctranslate2":
         from baseline_dub.stages.translate.ct2 import load_ct2_translator
 
-        return load_ct2_translator(config.translate, store, device)
-    return load_openai_translator(config.translate, store, device)
+        return load_ct2_translator(config, store)
+    return load_openai_translator(config, store)

@@ -52,7 +52,8 @@ class EngineBase:
 
     engine = ""
 
-    def __init__(self, config: TranslateConfig, device: str, model_name: str = "", compute_type: str = "") -> None:
+    def __init__(self, config: TranslateConfig, device: str, model_name: str = "", compute_type: str = "",
+                 seed: int = 0) -> None:
         if config.task not in TASKS:
             raise ConfigError(f"translate.task: {config.task!r} is not one of {', '.join(TASKS)}")
         if min(config.batch_size, config.cpu_batch_size, config.beam_size) < 1 or not config.temperatures:
@@ -61,6 +62,7 @@ class EngineBase:
         self.device = device
         self.model_name = model_name
         self.compute_type = compute_type
+        self.seed = seed  # of the sampled fallbacks (the profile's ``seed``)
         self.batch_size = config.batch_size if device.startswith("cuda") else config.cpu_batch_size
         self.rules = skip_rules(config)
 

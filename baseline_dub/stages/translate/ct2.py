@@ -14,7 +14,7 @@ own windowing and fallback; here the loop is the project's:
   unlikely with ``fallback_on_logprob``, unless silence) are decoded again, and when every temperature
   fails the most likely attempt that is not repetitive is kept: the same loop as the other engine's
   (``batch.with_fallback``);
-- ``max_tokens_per_second`` caps the tokens as in the other engine; sampling is seeded (``seed`` 0);
+- ``max_tokens_per_second`` caps the tokens as in the other engine; sampling is seeded (the profile's ``seed``);
 - a segment over 30 s is cut into 30 s windows decoded in the same batch and joined (openai-whisper's
   engine seeks by timestamps instead; diarized segments are rarely that long).
 
@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from baseline_dub.audio import Audio
-from baseline_dub.config import TranslateConfig
+from baseline_dub.config import Config, TranslateConfig
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.store import Store
 from baseline_dub.stages.translate.base import EngineBase, check_language, token_cap
 from baseline_dub.stages.translate.batch import (
@@ -93,7 +94,7 @@ def ct2_folder(store: Store, config: TranslateConfig) -> Path:
     return folder
 
 
-def load_ct2_model(folder: Path, device: str, compute_type: str) -> Any:
+def open_ct2_whisper(folder: Path, device: str, compute_type: str) -> Any:
     """``ctranslate2.models.Whisper`` from a local folder (CUDA index from ``cuda:N``)."""
     import ctranslate2
 
@@ -128,8 +129,8 @@ class CT2Translator(EngineBase):
     engine = ENGINE
 
     def __init__(self, model: Any, config: TranslateConfig, device: str, model_name: str = "",
-                 compute_type: str = "") -> None:
-        super().__init__(config, device, model_name, compute_type)
+                 compute_type: str = "", seed: int = 0) -> None:
+        super().__init__(config, device, model_name, compute_type, seed)
         if config.task == "translate" and not model.is_multilingual:
             raise ConfigError("translate.ct2_model is an English-only Whisper, which cannot translate; "
                               "use a multilingual size")
@@ -198,7 +199,7 @@ class CT2Translator(EngineBase):
                 for w in _windows(s):
                     owners.append(i)
                     windows.append(w)
-        ctranslate2.set_random_seed(0)  # seeded sampled fallbacks, as the other engine's torch seed
+        ctranslate2.set_random_seed(self.seed)  # seeded sampled fallbacks, as the other engine's torch seed
         decoded: list[Decoded] = []
         for k in range(0, len(windows), self.batch_size):
             decoded += self._decode_windows(windows[k:k + self.batch_size], task, lang)
@@ -208,8 +209,10 @@ class CT2Translator(EngineBase):
         return [self._judge(_joined(p) if p else None, lang or "") for p in parts]
 
 
-def load_ct2_translator(config: TranslateConfig, store: Store, device: str) -> CT2Translator:
-    """``config.ct2_model`` loaded once with CTranslate2 on ``device`` at ``config.compute_type``."""
-    compute_type = resolve_compute_type(config.compute_type, device)
-    model = load_ct2_model(ct2_folder(store, config), device, compute_type)
-    return CT2Translator(model, config, device, model_name=config.ct2_model, compute_type=compute_type)
+def load_ct2_translator(config: Config, store: Store) -> CT2Translator:
+    """``translate.ct2_model`` loaded once with CTranslate2 on ``config.device`` at ``translate.compute_type``;
+    sampling seeded by ``seed``."""
+    cfg, device = config.translate, resolve_device(config.device)
+    compute_type = resolve_compute_type(cfg.compute_type, device)
+    model = open_ct2_whisper(ct2_folder(store, cfg), device, compute_type)
+    return CT2Translator(model, cfg, device, model_name=cfg.ct2_model, compute_type=compute_type, seed=config.seed)

@@ -2,7 +2,7 @@
 
 ``paper`` loads the size named in ``configs/paper.yaml`` (default ``large-v2``; ``turbo`` is refused
 because it was not trained to translate); ``offline`` can load Whisper ``base`` converted from CTranslate2
-by ``baseline_dub.stages.translate.convert``. Checkpoints are read with ``torch.load(weights_only=True)``
+by ``baseline_dub.models.converters.whisper_ct2``. Checkpoints are read with ``torch.load(weights_only=True)``
 through the model store, and must fill the model with no missing or unexpected key. Segments are decoded
 in batches (``baseline_dub.stages.translate.batch``).
 """
@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from baseline_dub.audio import Audio
-from baseline_dub.config import TranslateConfig
+from baseline_dub.config import Config, TranslateConfig
 from baseline_dub.errors import ConfigError
+from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.store import Store
 from baseline_dub.stages.translate.base import EngineBase, check_language, token_cap
 from baseline_dub.stages.translate.batch import (
@@ -43,8 +44,8 @@ def _dims_name(dims: Any) -> str | None:
     return None
 
 
-def load_whisper(store: Store, name: str, device: str, task: str = "translate") -> Any:
-    """Load registry entry ``name`` as ``whisper.model.Whisper`` on ``device`` (weights_only, strict keys).
+def read_whisper_checkpoint(store: Store, name: str, device: str, task: str = "translate") -> Any:
+    """Read registry entry ``name`` as ``whisper.model.Whisper`` on ``device`` (weights_only, strict keys).
 
     Raises ``ConfigError`` for a checkpoint not in Whisper's ``{"dims", "model_state_dict"}`` format, for
     any missing, unexpected or misshapen key, and, when ``task`` is ``translate``, for ``turbo`` (which
@@ -86,9 +87,9 @@ class WhisperTranslator(EngineBase):
 
     engine = "openai-whisper"
 
-    def __init__(self, model: Any, config: TranslateConfig, device: str, model_name: str = "") -> None:
+    def __init__(self, model: Any, config: TranslateConfig, device: str, model_name: str = "", seed: int = 0) -> None:
         fp16 = bool(config.fp16 and device.startswith("cuda"))
-        super().__init__(config, device, model_name, compute_type="float16" if fp16 else "float32")
+        super().__init__(config, device, model_name, compute_type="float16" if fp16 else "float32", seed=seed)
         if config.task == "translate" and not model.is_multilingual:
             raise ConfigError("translate.model is an English-only Whisper, which cannot translate; "
                               "use a multilingual size")
@@ -118,7 +119,7 @@ class WhisperTranslator(EngineBase):
                  if not is_silent(s, self.rules) and s.size <= WINDOW_SECONDS * SAMPLE_RATE]
         cuda = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda):  # seeded sampled fallbacks; other stages' RNG untouched
-            torch.manual_seed(0)
+            torch.manual_seed(self.seed)
             for k in range(0, len(short), self.batch_size):
                 chunk = short[k:k + self.batch_size]
                 out = decode_batch(self.model, [samples[i] for i in chunk],
@@ -132,7 +133,8 @@ class WhisperTranslator(EngineBase):
         return [self._judge(d, lang or "") for d in decoded]
 
 
-def load_openai_translator(config: TranslateConfig, store: Store, device: str) -> WhisperTranslator:
-    """``config.model`` loaded once with openai-whisper on ``device``."""
-    model = load_whisper(store, config.model, device, config.task)
-    return WhisperTranslator(model, config, device, model_name=config.model)
+def load_openai_translator(config: Config, store: Store) -> WhisperTranslator:
+    """``translate.model`` loaded once with openai-whisper on ``config.device``; sampling seeded by ``seed``."""
+    cfg, device = config.translate, resolve_device(config.device)
+    model = read_whisper_checkpoint(store, cfg.model, device, cfg.task)
+    return WhisperTranslator(model, cfg, device, model_name=cfg.model, seed=config.seed)

@@ -35,9 +35,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.separate import tf_bundle
+from baseline_dub.models.converters import tf_bundle
 
 STEM_INDEX = {"vocals": 0, "accompaniment": 1}
+FILTERS = (16, 32, 64, 128, 256, 512)  # the 2stems U-Net's encoder widths (``stages.separate.unet`` builds on them)
+CHANNELS = 2  # stereo in, stereo mask out
 _BN_FIELDS = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
 
 
@@ -148,14 +150,26 @@ def is_model_variable(name: str) -> bool:
 
 
 def port_shapes() -> dict[str, tuple[int, ...]]:
-    """Shapes of the port's parameters that weights fill (built on the meta device: no memory)."""
-    import torch
+    """Shapes of the port's parameters that weights fill, from the 2stems layout (``SpleeterUNet``'s, tested).
 
-    from baseline_dub.stages.separate.unet import SpleeterUNet
+    Encoders: 5x5 convs ``[out, in, 5, 5]``; decoders: 5x5 transposed convs ``[in, out, 5, 5]`` (their inputs
+    are the previous decoder's output joined with the encoder skip); each with a batch norm of its outputs;
+    then the 4x4 output conv from 1 channel to the stereo mask.
+    """
+    shapes: dict[str, tuple[int, ...]] = {}
 
-    with torch.device("meta"):
-        state = SpleeterUNet().state_dict()
-    return {k: tuple(v.shape) for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    def block(name: str, weight: tuple[int, int, int, int], out: int) -> None:
+        shapes.update({f"{name}.conv.weight": weight, f"{name}.conv.bias": (out,)})
+        shapes.update({f"{name}.bn.{k}": (out,) for k in _BN_FIELDS})
+
+    for i, (cin, cout) in enumerate(zip((CHANNELS, *FILTERS), FILTERS, strict=False)):
+        block(f"enc{i + 1}", (cout, cin, 5, 5), cout)
+    dec_out = (*FILTERS[4::-1], 1)
+    dec_in = (FILTERS[5], *(2 * c for c in FILTERS[4::-1]))
+    for i, (cin, cout) in enumerate(zip(dec_in, dec_out, strict=True)):
+        block(f"dec{i + 1}", (cin, cout, 5, 5), cout)
+    shapes.update({"out.weight": (CHANNELS, 1, 4, 4), "out.bias": (CHANNELS,)})
+    return shapes
 
 
 def map_tf_variables(variables: Mapping[str, np.ndarray], stem: str) -> dict[str, np.ndarray]:
