@@ -9,13 +9,12 @@ refused before any stage (``AudioError``).
 A clip with nothing to speak is an outcome, not an error: when diarization finds no speech
 (``no_speech``), when Whisper's rules refuse every segment's text (``no_usable_text``) or when no
 synthesis produced sound (``no_synthesis``), the clip still goes through the remix with no synthesis
-placed, so its dub is its backing alone at the source's loudness, and ``Dub.no_speech`` says why.
+placed, so its dub is its backing alone at the source's loudness, and ``Dub.nothing_spoken`` says why.
 ``dub_clip`` is the one-call Python API.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -208,7 +207,7 @@ class DubPipeline:
                   if syn is not None and syn.audio is not None]
         result = remix(backing, placed, item.audio, ratio, cfg)
         placements = iter(result.segments)
-        per_segment = [dataclasses.asdict(next(placements)) if syn is not None and syn.audio is not None else {}
+        per_segment = [next(placements) if syn is not None and syn.audio is not None else None
                        for syn in w.syntheses]
         w.seconds["remix"] = time.perf_counter() - t0
         reason, why = w.no_speech or (None, None)
@@ -221,9 +220,8 @@ class DubPipeline:
             ratio_source=source, source_lufs=result.source_lufs, dub_lufs=result.output_lufs,
             stage_seconds=dict(w.seconds), provenance=self.provenance,
             placements=tuple(per_segment), clip_id=item.clip_id, diarization=w.diarization,
-            notes={**item.notes, "overlong_rule": cfg.overlong, "fit_duration": cfg.fit_duration,
-                   "limiter_reduction_db": round(result.limiter_reduction_db, 2)},
-            no_speech=reason, note=why,
+            notes=dict(item.notes), overlong_rule=cfg.overlong, fit_duration=cfg.fit_duration,
+            limiter_reduction_db=round(result.limiter_reduction_db, 2), nothing_spoken=reason, note=why,
         )
 
     # -- public ------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from baseline_dub.outputs.record import ClipRecord
+
 
 @dataclass
 class RunSummary:
@@ -61,14 +63,14 @@ class RunSummary:
         """Seconds of source speech under a dubbed utterance over all speech seconds of the clips dubbed now."""
         return self.covered_seconds / self.speech_seconds if self.speech_seconds else None
 
-    def add_coverage(self, row: dict[str, Any]) -> None:
+    def add_coverage(self, row: ClipRecord) -> None:
         """Count a finished clip's coverage figures and quality flags."""
-        for flag in row.get("quality_flags") or {}:
+        for flag in row.quality_flags:
             self.quality_flags[flag] += 1
-        speech = row.get("speech_seconds") or 0.0
+        speech = row.speech_seconds or 0.0
         self.speech_seconds += speech
-        self.covered_seconds += row.get("covered_seconds") or 0.0
-        self.en_words += (row.get("en_words_per_speech_second") or 0.0) * speech
+        self.covered_seconds += row.covered_seconds or 0.0
+        self.en_words += (row.en_words_per_speech_second or 0.0) * speech
 
     def _coverage_line(self) -> str:
         cov = self.overall_coverage
