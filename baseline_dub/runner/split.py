@@ -242,7 +242,7 @@ class _Run:
             if row.status == Status.DONE:
                 self.summary.done += 1
             elif row.status == Status.NO_SPEECH:
-                self.summary.no_speech[str(row.reason)] += 1
+                self.summary.nothing_spoken[str(row.reason)] += 1
                 tqdm.write(f"no speech: {row.note}", file=sys.stderr)
             elif row.status == Status.MISSING_AUDIO:
                 self.summary.missing += 1
