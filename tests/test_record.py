@@ -17,6 +17,7 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import RemixConfig
 from baseline_dub.outputs.dub import Dub
 from baseline_dub.outputs.record import (
+    RUN_KEYS,
     SCHEMA,
     ClipRecord,
     NothingSpoken,
@@ -94,6 +95,15 @@ def test_a_dub_that_speaks_nothing_records_its_sentence_as_a_note():
     assert _through_json(record) == record
 
 
+def test_a_kept_dub_json_is_the_record_less_the_run_keys(tmp_path):
+    dub = _tone_dub()
+    dub.save(tmp_path)
+    info = json.loads((tmp_path / "dub.json").read_text(encoding="utf-8"))
+    assert info.pop("provenance") == dub.provenance
+    assert not set(info) & set(RUN_KEYS) and info["schema"] == SCHEMA
+    assert from_json(info) == dub.record(files=["seg-00.flac", "seg-01.flac"])
+
+
 def test_failure_rows_hold_only_the_keys_every_row_holds():
     row = ClipRecord(clip_id="a/a1", status=Status.FAILED, reason="bad_audio", error="damaged", split="test")
     written = to_json(row)
@@ -128,6 +138,15 @@ def test_rows_written_before_the_schema_key_load():
         elif record.has_dub:
             assert again.pop("note") is None
         assert again == row
+
+
+def test_an_old_dub_json_without_status_loads():
+    old = {"clip_id": "x/y", "duration": 1.0, "no_speech": "no_usable_text", "note": "clip x/y: nothing usable",
+           "segments": [{"start": 0.0, "end": 1.0, "speaker": "SPEAKER_00", "text": "", "skipped": "no_speech"}],
+           "provenance": {"profile": "offline"}}
+    record = from_json(old)
+    assert (record.status, record.reason, record.note) == ("no_speech", "no_usable_text", "clip x/y: nothing usable")
+    assert record.segments[0].sounding_span() is None and from_json({"clip_id": "x/z"}).status == Status.DONE
 
 
 def test_the_manifest_writes_and_reads_records(tmp_path):
