@@ -75,9 +75,3 @@ class StageError(BaselineDubError):
     """A pipeline stage could not process a clip (the message says which stage and why)."""
 
     reason = "stage_error"
-
-
-class NoSpeechError(StageError):
-    """A clip holds no speech to dub."""
-
-    reason = "no_speech"

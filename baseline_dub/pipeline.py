@@ -10,13 +10,12 @@ The pipeline only orders the stages, batches clips and isolates a failing clip; 
 its package. A clip with nothing to speak is an outcome, not an error: each stage's result says when it leaves
 nothing to speak (``Diarization.nothing_to_speak``: ``no_speech``; ``translate.no_usable_text``;
 ``synthesize.no_synthesis``), the first such reason is kept, and the clip still goes through the remix with no
-synthesis placed, so its dub is its backing alone at the source's loudness, and ``Dub.no_speech`` says why.
+synthesis placed, so its dub is its backing alone at the source's loudness, and ``Dub.nothing_spoken`` says why.
 ``dub_clip`` is the one-call Python API.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -188,7 +187,7 @@ class DubPipeline:
         backing, (ratio, source) = backing_and_ratio(item.audio, stems, cfg.target_lufs, item.backing,
                                                      item.mixing_ratio, item.ratio_source)
         result, placed = remix_segments(backing, w.segments, w.syntheses, item.audio, ratio, cfg)
-        per_segment = [dataclasses.asdict(p) if p is not None else {} for p in placed]
+        per_segment = list(placed)
         w.seconds["remix"] = time.perf_counter() - t0
         return Dub(
             audio=result.audio, source=item.audio, stems=stems, segments=tuple(w.segments),
@@ -196,9 +195,9 @@ class DubPipeline:
             ratio_source=source, source_lufs=result.source_lufs, dub_lufs=result.output_lufs,
             stage_seconds=dict(w.seconds), provenance=self.provenance,
             placements=tuple(per_segment), clip_id=item.clip_id, diarization=w.diarization,
-            notes={**item.notes, "overlong_rule": cfg.overlong, "fit_duration": cfg.fit_duration,
-                   "limiter_reduction_db": round(result.limiter_reduction_db, 2)},
-            no_speech=w.no_speech.reason if w.no_speech else None,
+            notes=dict(item.notes), overlong_rule=cfg.overlong, fit_duration=cfg.fit_duration,
+            limiter_reduction_db=round(result.limiter_reduction_db, 2),
+            nothing_spoken=w.no_speech.reason if w.no_speech else None,
             note=w.no_speech.note(item.clip_id) if w.no_speech else None,
         )
 

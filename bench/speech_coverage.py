@@ -83,16 +83,16 @@ def main(argv: list[str] | None = None) -> int:
             w, n = (None, 0) if args.no_wer else synthesis_wer(pipe, dub)
             if w is not None:
                 errs, refs = errs + round(w * n), refs + n
-            speech += cov["speech_seconds"]
-            covered += cov["covered_seconds"]
-            words_s += (cov["en_words_per_speech_second"] or 0.0) * cov["speech_seconds"]
+            speech += cov.speech_seconds
+            covered += cov.covered_seconds
+            words_s += (cov.en_words_per_speech_second or 0.0) * cov.speech_seconds
             audio, busy = audio + dub.source.duration, busy + seconds
-            share = "     -" if cov["coverage"] is None else f"{100 * cov['coverage']:5.0f}%"
-            print(f"{kind:13s} {dub.no_speech or 'done':9s} {cov['speech_seconds']:6.1f} {share} "
-                  f"{cov['en_words_per_speech_second'] or 0:5.2f} {len(dub.segments):4d} {sum(skipped.values()):4d} "
+            share = "     -" if cov.coverage is None else f"{100 * cov.coverage:5.0f}%"
+            print(f"{kind:13s} {dub.nothing_spoken or 'done':9s} {cov.speech_seconds:6.1f} {share} "
+                  f"{cov.en_words_per_speech_second or 0:5.2f} {len(dub.segments):4d} {sum(skipped.values()):4d} "
                   f"{'-' if w is None else f'{100 * w:5.1f}%'} "
-                  f"{rec['speakers_expected'] or '-'}/{rec['speakers_found']}/{voices:<5d} "
-                  f"{seconds / dub.source.duration:6.3f}  {','.join(rec['quality_flags']) or '-'} "
+                  f"{rec.speakers_expected or '-'}/{rec.speakers_found}/{voices:<5d} "
+                  f"{seconds / dub.source.duration:6.3f}  {','.join(rec.quality_flags) or '-'} "
                   f"{dict(skipped) or ''}", flush=True)
         print(f"{'overall':13s} {'':9s} {speech:6.1f} {100 * covered / max(speech, 1e-9):5.0f}% "
               f"{words_s / max(speech, 1e-9):5.2f} {'':9s} {'-' if not refs else f'{100 * errs / refs:5.1f}%'} "

@@ -137,9 +137,10 @@ def output_hashes(out: Path, split: str = "test") -> dict[str, str]:
 def assert_same_runs(one: Path, two: Path, split: str = "test", min_files: int = 7) -> None:
     """Two runs of one split wrote the same manifest rows (but for ``RUN_FIELDS``) and the same bytes
     (at least ``min_files`` dubs and syntheses)."""
+    from baseline_dub.outputs.record import to_json
     from baseline_dub.runner.manifest import read_manifest
 
-    a, b = read_manifest(one / split), read_manifest(two / split)
+    a, b = ({cid: to_json(r) for cid, r in read_manifest(run / split).items()} for run in (one, two))
     assert set(a) == set(b)
     for cid in a:
         assert {k: v for k, v in a[cid].items() if k not in RUN_FIELDS} == \

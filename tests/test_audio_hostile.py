@@ -18,6 +18,7 @@ import soundfile as sf
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.audio import Audio, decode_bytes, load_audio, loudness, write_audio
 from baseline_dub.errors import AudioError
+from baseline_dub.outputs.record import ClipRecord
 from baseline_dub.runner.manifest import ManifestWriter
 
 RATE = 48000
@@ -119,7 +120,7 @@ def test_every_output_kind_honours_the_umask(tmp_path: Path, umask: int, mode: i
         written = [write_audio(tmp_path / "dub.wav", audio), write_audio(tmp_path / "seg-00.flac", audio),
                    atomic_write_text(tmp_path / "summary.json", "{}")]
         with ManifestWriter(tmp_path / "manifest.jsonl") as writer:
-            writer.write({"clip_id": "a/b", "status": "done"})
+            writer.write(ClipRecord("a/b"))
         written.append(tmp_path / "manifest.jsonl")
     finally:
         os.umask(old)

@@ -17,7 +17,7 @@ from baseline_dub import cli
 from baseline_dub.audio import load_audio, loudness, write_audio
 from baseline_dub.errors import DataError
 from baseline_dub.report import metrics
-from baseline_dub.report.evaluate import evaluate_run, find_split, read_manifest
+from baseline_dub.report.evaluate import Manifest, evaluate_run, find_split
 
 FEMALE = "common_voice_ja_38843402_16k.wav"  # 6.8 s
 MALE = "common_voice_ja_38853932_16k.wav"
@@ -80,16 +80,16 @@ def fake_run(tmp_path_factory, real_dir) -> Path:
 
 
 def test_manifest_last_row_wins_and_outcomes_are_counted_by_reason(fake_run):
-    read = read_manifest(fake_run / "test")
+    read = Manifest.open(fake_run / "test")
     assert list(read.clips) == ["bb/bb-2", "aa/aa-1", "cc/cc-3", "dd/dd-4"]
-    assert read.clips["bb/bb-2"]["status"] == "done"
+    assert read.clips["bb/bb-2"].status == "done"
     assert read.outcomes() == {"done": 2, "missing_audio": 1, "no_speech": 1}
-    assert [r["clip_id"] for r in read.done] == ["bb/bb-2", "aa/aa-1"]
+    assert [r.clip_id for r in read.done] == ["bb/bb-2", "aa/aa-1"]
 
 
 def test_manifest_errors_name_what_to_do(tmp_path, fake_run):
     with pytest.raises(DataError, match="no manifest.jsonl here; run `baseline-dub run"):
-        read_manifest(tmp_path)
+        Manifest.open(tmp_path)
     assert find_split(fake_run, None) == "test"
     _write_rows(tmp_path / "val" / "manifest.jsonl", [])
     _write_rows(tmp_path / "test" / "manifest.jsonl", [])

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from baseline_dub.errors import ConfigError
+from baseline_dub.outputs.record import ClipRecord, Status
 from baseline_dub.runner.manifest import ManifestWriter, done_ids, manifest_name, read_manifest
 from baseline_dub.runner.split import in_shard, output_paths, parse_shard
 
@@ -14,26 +15,26 @@ from baseline_dub.runner.split import in_shard, output_paths, parse_shard
 def test_last_row_wins_and_cut_line_is_ignored(tmp_path):
     split_dir = tmp_path / "test"
     with ManifestWriter(split_dir / "manifest.jsonl") as w:
-        w.write({"clip_id": "a/a1", "status": "failed", "reason": "stage_error"})
-        w.write({"clip_id": "b/b1", "status": "done", "output": "test/b/b1.wav"})
-        w.write({"clip_id": "a/a1", "status": "done", "output": "test/a/a1.wav"})
+        w.write(ClipRecord(clip_id="a/a1", status=Status.FAILED, reason="stage_error"))
+        w.write(ClipRecord(clip_id="b/b1", status=Status.DONE, output="test/b/b1.wav"))
+        w.write(ClipRecord(clip_id="a/a1", status=Status.DONE, output="test/a/a1.wav"))
     with open(split_dir / "manifest.jsonl", "a") as fh:
         fh.write('{"clip_id": "c/c1", "status": "do')  # a kill in the middle of a write
     rows = read_manifest(split_dir)
     assert set(rows) == {"a/a1", "b/b1"}
-    assert rows["a/a1"]["status"] == "done"
+    assert rows["a/a1"].status == Status.DONE
     # a new writer repairs the cut tail so its first row is readable
     with ManifestWriter(split_dir / "manifest.jsonl") as w:
-        w.write({"clip_id": "c/c1", "status": "done", "output": "test/c/c1.wav"})
-    assert read_manifest(split_dir)["c/c1"]["status"] == "done"
+        w.write(ClipRecord(clip_id="c/c1", status=Status.DONE, output="test/c/c1.wav"))
+    assert read_manifest(split_dir)["c/c1"].status == Status.DONE
 
 
 def test_done_ids_need_the_output_file(tmp_path):
     with ManifestWriter(tmp_path / "test" / "manifest.jsonl") as w:
-        w.write({"clip_id": "a/a1", "status": "done", "output": "test/a/a1.wav"})
-        w.write({"clip_id": "b/b1", "status": "done", "output": "test/b/b1.wav"})
-        w.write({"clip_id": "a/a2", "status": "no_speech", "reason": "no_speech", "output": "test/a/a2.wav"})
-        w.write({"clip_id": "a/a3", "status": "failed", "reason": "bad_audio", "output": None})
+        w.write(ClipRecord(clip_id="a/a1", status=Status.DONE, output="test/a/a1.wav"))
+        w.write(ClipRecord(clip_id="b/b1", status=Status.DONE, output="test/b/b1.wav"))
+        w.write(ClipRecord(clip_id="a/a2", status=Status.NO_SPEECH, reason="no_speech", output="test/a/a2.wav"))
+        w.write(ClipRecord(clip_id="a/a3", status=Status.FAILED, reason="bad_audio", output=None))
     (tmp_path / "test" / "a").mkdir()
     for name in ("a1", "a2"):
         (tmp_path / "test" / "a" / f"{name}.wav").write_bytes(b"RIFF")
@@ -43,7 +44,7 @@ def test_done_ids_need_the_output_file(tmp_path):
 def test_shard_manifests_are_read_together(tmp_path):
     for shard in ((0, 2), (1, 2)):
         with ManifestWriter(tmp_path / manifest_name(shard)) as w:
-            w.write({"clip_id": f"x/{shard[0]}", "status": "done"})
+            w.write(ClipRecord(clip_id=f"x/{shard[0]}", status=Status.DONE))
     assert set(read_manifest(tmp_path)) == {"x/0", "x/1"}
     assert json.loads((tmp_path / "manifest.shard-0-of-2.jsonl").read_text())["clip_id"] == "x/0"
 

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from baseline_dub.outputs.record import SegmentRecord
 from baseline_dub.report import metrics
 
 
@@ -95,12 +96,12 @@ def test_length_ratio_and_coverage_on_hand_made_segments():
 
 
 def test_next_overlaps_use_placed_starts_and_skip_unsynthesized_segments():
-    segments = [
+    segments = [SegmentRecord(**seg) for seg in [
         {"start": 0.0, "end": 2.0, "synth_seconds": 2.5, "placed_start": 0.0},   # ends 2.5, next at 2.2
         {"start": 5.0, "end": 6.0, "synth_seconds": None, "skipped": "no_speech"},
         {"start": 2.2, "end": 4.0, "synth_seconds": 1.0},                        # ends 3.2, next at 4.0
         {"start": 4.0, "end": 5.0, "synth_seconds": 1.5, "placed_start": 4.0},   # last synthesis
-    ]
+    ]]
     assert metrics.next_overlaps(segments) == [pytest.approx(0.3), None, 0.0, None]
     assert metrics.placed_span(segments[2]) == (2.2, 3.2)
 

@@ -19,6 +19,7 @@ from video_support import make_mp4
 
 from baseline_dub import cli
 from baseline_dub.audio import Audio, load_audio, write_audio
+from baseline_dub.outputs.record import segment_from_json
 from baseline_dub.outputs.subtitles import write_subtitles
 from baseline_dub.outputs.video import mux_dub
 
@@ -75,7 +76,8 @@ def built(tmp_path_factory, real_dir) -> dict:
             segments = [{"start": 0.5, "end": 2.0, "speaker": "S0", "text": "Something else entirely.",
                          "skipped": None, "synth_seconds": 1.5, "placed_start": 0.5, "stretch": 1.0,
                          "cut_seconds": 0.0, "overrun_seconds": 0.0, "similarity": 0.4, "file": "seg-00.flac"}]
-        subs = write_subtitles(wav, segments, female.duration, "友達に何か悪いことが起きた")
+        subs = write_subtitles(wav, [segment_from_json(s) for s in segments], female.duration,
+                               "友達に何か悪いことが起きた")
         row = {"clip_id": cid, "split": "test", "status": status, "reason": None if status == "done" else "no_speech",
                "error": None if status == "done" else f"clip {cid}: no speech found", "output": f"test/{cid}.wav",
                "parts": f"test/{cid}", "duration": female.duration, "segments": segments, "jp_text": "友達",

@@ -17,6 +17,7 @@ import pytest
 
 from baseline_dub import cli, pipeline
 from baseline_dub.data.dataset import Dataset
+from baseline_dub.outputs.record import ClipRecord
 from baseline_dub.runner.clip_files import output_paths
 from baseline_dub.runner.lock import OutputLock, OutputLockedError
 from baseline_dub.runner.manifest import ManifestWriter, manifest_name
@@ -151,7 +152,7 @@ def test_a_shard_run_cleans_only_the_stray_parts_it_owns(tmp_path, capsys, no_mo
             wav, _ = output_paths(out, "test", clip.id)
             wav.parent.mkdir(parents=True, exist_ok=True)
             wav.write_bytes(b"RIFF")
-            writer.write({"clip_id": clip.id, "status": "done", "output": str(wav.relative_to(out))})
+            writer.write(ClipRecord(clip.id, output=str(wav.relative_to(out))))
     own = [_part(output_paths(out, "test", mine[0].id)[0].parent, Path(mine[0].id).name + ".wav", "a1b2c3d4"),
            _part(output_paths(out, "test", mine[0].id)[1], "seg-00.flac", "k3j4l5m6"),
            _part(out / "test", "summary.shard-0-of-2.json", "x9y8z7w6")]

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from baseline_dub.atomic import part_path
+from baseline_dub.outputs.record import SegmentRecord, from_json, to_json
 from baseline_dub.outputs.subtitles import (
     Cue,
     clip_cues,
@@ -21,7 +22,7 @@ from baseline_dub.outputs.subtitles import (
 from baseline_dub.runner.clip_files import clip_name, stray_parts
 from baseline_dub.runner.shards import in_shard
 
-SEGMENTS = [
+SEGMENTS = [SegmentRecord(**seg) for seg in [
     # placed where the remix put it; stretched by 1.25 (sounds 2.0 s), 0.2 s of it cut
     {"start": 0.5, "end": 2.4, "placed_start": 0.5, "synth_seconds": 2.5, "stretch": 1.25, "cut_seconds": 0.2,
      "text": "  I forgot\nmy wallet. ", "skipped": None},
@@ -30,16 +31,16 @@ SEGMENTS = [
     {"start": 3.0, "end": 3.5, "text": "(music)", "skipped": "non_verbal", "synth_seconds": 0.0},
     {"start": 3.6, "end": 9.0, "text": "Past the end.", "skipped": None, "synth_seconds": 0.0},  # the slot, clipped
     {"start": 4.0, "end": 4.5, "text": "", "skipped": None, "synth_seconds": 0.5},
-]
+]]
 
 
 def test_cues_follow_the_placement_and_never_overlap():
     cues = dub_cues(SEGMENTS, duration=5.0)
     assert cues == [Cue(0.5, 2.0, "I forgot my wallet."), Cue(2.0, 3.0, "Wait --> here!"),
                     Cue(3.6, 5.0, "Past the end.")]
-    assert dub_cues([{"start": 1.0, "end": 2.0, "text": "x", "placed_start": 1.2, "synth_seconds": 0.5,
-                      "stretch": 1.0, "cut_seconds": 0.0}]) == [Cue(1.2, 1.7, "x")]
-    assert dub_cues([{"text": "tiny", "start": 1.0, "end": 1.01, "synth_seconds": 0.0}]) == []
+    assert dub_cues([SegmentRecord(start=1.0, end=2.0, text="x", placed_start=1.2, synth_seconds=0.5,
+                                   stretch=1.0, cut_seconds=0.0)]) == [Cue(1.2, 1.7, "x")]
+    assert dub_cues([SegmentRecord(text="tiny", start=1.0, end=1.01, synth_seconds=0.0)]) == []
     assert source_cues("おはよう", 3.25) == [Cue(0.0, 3.25, "おはよう")] and source_cues("", 3.0) == []
 
 
@@ -91,26 +92,27 @@ def test_srt_reads_back_and_clips_to_a_videos_length() -> None:
 
 @pytest.mark.parametrize(("overlong", "fit_duration"), [("cut", False), ("fit", False), ("keep", True)])
 def test_subtitles_and_report_agree_on_where_each_synthesis_ends(overlong, fit_duration):
-    """The remix's own placements, as the manifest records them: the report's span of every synthesis (its
-    overlap with the next) ends where the subtitle line ends and where the sound really stops."""
+    """The remix's own placements, through the records (a ``Dub``'s record written to JSON and read back): the
+    report's span of every synthesis (its overlap with the next) ends where the subtitle line ends and where the
+    sound really stops."""
+    import json
+
     import numpy as np
+    from test_record import make_dub
 
     from baseline_dub.audio import Audio
     from baseline_dub.config import RemixConfig
     from baseline_dub.report.metrics import next_overlaps, placed_span
-    from baseline_dub.stages.remix import remix
 
     rate = 16000
     t = np.arange(int(2.6 * rate)) / rate
     speech = [Audio((0.3 * np.sin(2 * np.pi * 220 * t[: int(n * rate)])).astype(np.float32), rate)
               for n in (2.6, 0.8, 1.9)]
     slots = [(0.5, 2.0), (2.4, 3.6), (4.0, 5.0)]  # too long, too short, too long
-    source = Audio((0.05 * np.sin(2 * np.pi * 440 * np.arange(6 * rate) / rate)).astype(np.float32), rate)
-    config = RemixConfig(overlong=overlong, fit_duration=fit_duration)
-    result = remix(source, [(s, e, a) for (s, e), a in zip(slots, speech, strict=True)], source, 0.5, config)
-    rows = [{"start": p.slot_start, "end": p.slot_end, "placed_start": p.placed_start,
-             "synth_seconds": p.synthesis_seconds, "stretch": p.stretch, "cut_seconds": p.cut_seconds,
-             "text": f"line {p.index}", "skipped": None} for p in result.segments]
+    dub, result = make_dub(speech, slots, RemixConfig(overlong=overlong, fit_duration=fit_duration))
+    record = from_json(json.loads(json.dumps(to_json(dub.record()))))
+    rows = list(record.segments)
+    assert [r.cut_seconds for r in rows] == [p.cut_seconds for p in result.segments]
     assert any(p.stretch != 1.0 or p.cut_seconds > 0 for p in result.segments)  # the rule did something
     for row, placed in zip(rows, result.segments, strict=True):
         sounds_until = placed.placed_start + placed.placed_seconds - placed.cut_seconds

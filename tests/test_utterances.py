@@ -81,16 +81,16 @@ def test_a_dub_that_speaks_under_half_its_speech_is_flagged_low_coverage():
     segs = [Segment(0.0, 5.0, "A"), Segment(5.5, 10.0, "A")]
     low = _dub(segs, [True, False], speech)
     cov = low.coverage()
-    assert cov["speech_seconds"] == 8.0 and cov["covered_seconds"] == 4.0 and cov["coverage"] == 0.5
-    assert cov["en_words_per_speech_second"] == pytest.approx(4 / 8)
+    assert cov.speech_seconds == 8.0 and cov.covered_seconds == 4.0 and cov.coverage == 0.5
+    assert cov.en_words_per_speech_second == pytest.approx(4 / 8)
     assert "low_coverage" not in low.quality_flags()  # 50 % is not under 50 %
     lower = _dub([Segment(0.0, 2.5, "A"), Segment(2.5, 10.0, "A")], [True, False], speech)
     assert "low_coverage" in lower.quality_flags() and "25 %" in lower.quality_flags()["low_coverage"]
     full = _dub(segs, [True, True], speech)
-    assert full.coverage()["coverage"] == 1.0 and full.quality_flags() == {}
+    assert full.coverage().coverage == 1.0 and full.quality_flags() == {}
     record = lower.record()
-    assert record["coverage"] == 0.25 and record["quality_flags"] == lower.quality_flags()
-    assert record["speakers_found"] == 1 and record["speakers_expected"] is None
+    assert record.coverage == 0.25 and record.quality_flags == lower.quality_flags()
+    assert record.speakers_found == 1 and record.speakers_expected is None
 
 
 def test_fewer_speakers_than_annotated_is_a_recorded_flag():
@@ -98,5 +98,5 @@ def test_fewer_speakers_than_annotated_is_a_recorded_flag():
     dub = _dub([Segment(0.0, 4.0, "A")], [True], speech, requested=2)
     assert dub.quality_flags() == {"fewer_speakers": "only one voice found"}
     record = dub.record()
-    assert record["speakers_expected"] == 2 and record["speakers_found"] == 1
+    assert record.speakers_expected == 2 and record.speakers_found == 1
     assert _dub([Segment(0.0, 2.0, "A"), Segment(2.0, 4.0, "B")], [True, True], speech, 2).quality_flags() == {}

@@ -14,6 +14,7 @@ from baseline_dub import cli
 from baseline_dub import pipeline as pipeline_module
 from baseline_dub.audio import Audio, load_audio, write_audio
 from baseline_dub.errors import AudioError, ConfigError
+from baseline_dub.outputs.record import to_json
 from baseline_dub.outputs.video import mux_dub, probe_video
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, run_split
@@ -23,6 +24,11 @@ SPEECH_B = "common_voice_ja_38853932_16k.wav"
 # AAC at 192 kb/s: the decoded tracks must match the samples given this well (AAC error only; a wrong, shifted
 # or silent track is far below).
 MIN_SNR_DB = 20.0
+
+
+def manifest_rows(split_dir: Path) -> dict[str, dict]:
+    """The last row of each clip as the manifest's JSON holds it (read by the one reader, written back)."""
+    return {cid: to_json(record) for cid, record in read_manifest(split_dir).items()}
 
 
 def _check_mux(mp4: Path, source_video: Path, dub: Audio, original: Audio) -> list[dict]:
@@ -115,7 +121,7 @@ def test_run_video_writes_each_clip_video_and_reports_a_missing_one(tmp_path, re
     opts = RunOptions(split="test", data=str(data), out=str(out), profile="offline", video=True, progress=False)
     summary = run_split(opts, loaded)
     assert summary.done == 2 and summary.n_failed == 0 and dict(summary.missing_video) == {"missing_video": 1}
-    rows = read_manifest(out / "test")
+    rows = manifest_rows(out / "test")
     a, b = rows["aa/aa000001-clip"], rows["bb/bb000002-clip"]
     assert a["video"] == "test/aa/aa000001-clip.mp4" and a["video_error"] is None
     _check_mux(out / a["video"], videos["aa/aa000001-clip"], load_audio(out / a["output"]),
@@ -144,14 +150,14 @@ def test_video_arriving_later_is_muxed_by_the_next_video_run(tmp_path, real_dir,
     out = tmp_path / "run"
     opts = RunOptions(split="test", data=str(data), out=str(out), profile="offline", video=True, progress=False)
     run_split(opts, loaded)
-    b = read_manifest(out / "test")["bb/bb000002-clip"]
+    b = manifest_rows(out / "test")["bb/bb000002-clip"]
     dub_before = (out / b["output"]).read_bytes()
     make_mp4(data / "anim400k_video_clips" / "bb" / "bb000002-clip.mp4",
              round(load_audio(data / "anim400k_audio_clips" / "bb" / "bb000002-clip.wav").duration, 1))
     mp4 = data / "anim400k_video_clips" / "bb" / "bb000002-clip.mp4"
     again = run_split(opts)  # no pipeline: with nothing to dub, no model is loaded
     assert (again.already_done, again.done, again.videos_added, dict(again.missing_video)) == (2, 0, 1, {})
-    b = read_manifest(out / "test")["bb/bb000002-clip"]
+    b = manifest_rows(out / "test")["bb/bb000002-clip"]
     assert b["status"] == "done" and b["video"] == "test/bb/bb000002-clip.mp4" and b["video_reason"] is None
     assert (out / b["output"]).read_bytes() == dub_before
     _check_mux(out / b["video"], mp4, load_audio(out / b["output"]),

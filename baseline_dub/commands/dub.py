@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     from baseline_dub.audio import load_audio, write_audio
     from baseline_dub.errors import ConfigError
+    from baseline_dub.outputs.record import dub_json
     from baseline_dub.outputs.subtitles import write_subtitles
     from baseline_dub.outputs.video import mux_dub, probe_video
     from baseline_dub.pipeline import DubInput, DubPipeline
@@ -49,12 +50,14 @@ def run(args: argparse.Namespace) -> int:
     dub = pipeline.dub(item)
     out = Path(args.out)
     write_audio(out, dub.audio)
-    subs = write_subtitles(out, dub.segment_rows(), dub.source.duration)
+    record = dub.record()
+    subs = write_subtitles(out, record.segments, dub.source.duration)
     video = mux_dub(args.video, dub.audio, dub.source, subs["en_srt"], out.with_suffix(".mp4")) if args.video else None
     if args.keep:
         dub.save(args.keep)
     print(json.dumps({"out": args.out, "subtitles": [str(p) for p in subs.values()],
                       **({"video": str(video)} if video else {}),
-                      **{k: v for k, v in dub.record().items() if k != "models"},
+                      **{k: v for k, v in dub_json(record, {}).items()
+                         if k not in ("models", "segments", "provenance")},
                       "texts": dub.texts}, ensure_ascii=False, indent=1))
     return 0

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from baseline_dub.errors import DataError
     from baseline_dub.models.store import Store
-    from baseline_dub.report.evaluate import evaluate_run, find_split, load_english_asr, read_manifest, write_report
+    from baseline_dub.report.evaluate import Manifest, evaluate_run, find_split, load_english_asr, write_report
     from baseline_dub.report.html import write_html
     from baseline_dub.stages.speaker import load_speaker_encoder
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     encoder, transcribe, asr_name = None, None, None
     if has_vocals or not args.no_asr:  # a model measures something: load the profile's
         store = Store()
-        config = _config(args, read_manifest(run_dir / split), store)
+        config = _config(args, Manifest.open(run_dir / split), store)
         if has_vocals:
             encoder = load_speaker_encoder(config, store)
         if not args.no_asr:

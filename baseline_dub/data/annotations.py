@@ -43,6 +43,17 @@ DURATION_TOLERANCE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
+class DurationCheck:
+    """The decoded audio's length against the annotation's (``Clip.duration_check``), in seconds:
+    ``annotation_duration``, ``mismatch`` (audio minus annotation when beyond the tolerance, else ``None``) and
+    the ``warning`` sentence for a mismatch."""
+
+    annotation_duration: float
+    mismatch: float | None
+    warning: str | None
+
+
+@dataclass(frozen=True)
 class Clip:
     """One Anim-400K clip pair: the JP clip (``id``) and its EN dub (``en_clip``), times in seconds."""
 
@@ -77,24 +88,20 @@ class Clip:
     def jp_duration(self) -> float:
         return self.jp_end - self.jp_start
 
-    def duration_check(self, audio_seconds: float, tolerance: float = DURATION_TOLERANCE_SECONDS
-                       ) -> tuple[dict[str, float | None], str | None]:
-        """Compare the decoded JP audio's length with the annotation's ``jp_start..jp_end``.
-
-        Returns the manifest fields ``annotation_duration`` and ``duration_mismatch`` (audio minus
-        annotation, in seconds, when they differ by more than ``tolerance``; else ``None``) and, for a
-        mismatch, a warning that names the clip and says what to check.
-        """
+    def duration_check(self, audio_seconds: float, tolerance: float = DURATION_TOLERANCE_SECONDS) -> DurationCheck:
+        """Compare the decoded JP audio's length with the annotation's ``jp_start..jp_end``: the annotation's
+        length, the mismatch (audio minus annotation, in seconds, when they differ by more than ``tolerance``;
+        else ``None``) and, for a mismatch, a warning that names the clip and says what to check."""
         expected = self.jp_duration
         diff = audio_seconds - expected
         mismatch = round(diff, 3) if abs(diff) > tolerance else None
-        fields = {"annotation_duration": round(expected, 3), "duration_mismatch": mismatch}
         if mismatch is None:
-            return fields, None
+            return DurationCheck(round(expected, 3), None, None)
         what = "shorter" if diff < 0 else "longer"
-        return fields, (f"clip {self.id}: its audio lasts {audio_seconds:.2f} s, {abs(diff):.2f} s {what} than "
-                        f"the annotation's {expected:.2f} s ({self.jp_start:.3f}..{self.jp_end:.3f} s); the file "
-                        "may be truncated or not this clip's: check it or re-download it (dubbed as decoded)")
+        return DurationCheck(round(expected, 3), mismatch, (
+            f"clip {self.id}: its audio lasts {audio_seconds:.2f} s, {abs(diff):.2f} s {what} than "
+            f"the annotation's {expected:.2f} s ({self.jp_start:.3f}..{self.jp_end:.3f} s); the file "
+            "may be truncated or not this clip's: check it or re-download it (dubbed as decoded)"))
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import signal
@@ -66,6 +66,10 @@ from baseline_dub.mushra.webmushra import (
 )
 from baseline_dub.runner.manifest import DONE, read_manifest, recorded_models
 from baseline_dub.runner.split import output_paths
+
+if TYPE_CHECKING:
+    from baseline_dub.data.annotations import Clip
+    from baseline_dub.data.dataset import Dataset
 
 LOW_ANCHOR_HZ = 3500.0
 MID_ANCHOR_HZ = 7000.0
@@ -229,9 +233,9 @@ class _System:
     def dub(self, clip_id: str) -> Path | str:
         """The dub's path, or the reason there is none."""
         row = self.rows.get(clip_id)
-        if row is not None and row.get("status") != DONE:
-            return f"{self.name} dub {row.get('status')} ({row.get('reason') or 'no reason recorded'})"
-        candidates = [self.root / row["output"]] if row is not None and row.get("output") else []
+        if row is not None and row.status != DONE:
+            return f"{self.name} dub {row.status} ({row.reason or 'no reason recorded'})"
+        candidates = [self.root / row.output] if row is not None and row.output else []
         candidates.append(output_paths(self.root, self.split, clip_id)[0])
         for path in candidates:
             if path.is_file():
@@ -244,8 +248,8 @@ class _System:
         return {"profiles": profiles, "models": models}
 
 
-def _candidate(dataset: Any, clip: Any, systems: Sequence[_System]) -> dict[str, Path] | str:
-    if not getattr(clip, "en_clip", None):
+def _candidate(dataset: Dataset, clip: Clip, systems: Sequence[_System]) -> dict[str, Path] | str:
+    if not clip.en_clip:
         return "no EN clip id in the annotations"
     if not dataset.has_audio(clip.en_clip):
         return "no gold EN audio"
@@ -280,7 +284,7 @@ def _skipped_csv(skipped: Sequence[SkippedClip]) -> str:
     return buf.getvalue()
 
 
-def build_mushra(dataset: Any, dubs: Path, out: Path, options: BuildOptions = BuildOptions(),
+def build_mushra(dataset: Dataset, dubs: Path, out: Path, options: BuildOptions = BuildOptions(),
                  systems: Mapping[str, Path] | None = None) -> MushraBuild:
     """Build a webMUSHRA test in ``out`` from a split run (``dubs``) and optional extra systems.
 

@@ -9,12 +9,12 @@ clip, the annotation's ``jp_text`` (Anim-400K has no per-line times). Files are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from baseline_dub.atomic import atomic_write_text
+from baseline_dub.outputs.record import SegmentRecord
 
 # Shorter cues are rounding, not speech.
 _MIN_CUE_SECONDS = 0.05
@@ -29,38 +29,23 @@ class Cue:
     text: str
 
 
-def _float(value: Any, default: float) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return default
-    return out if out == out else default  # NaN -> default
+def sounding_span(seg: SegmentRecord) -> tuple[float, float] | None:
+    """Where a segment's synthesis sounds in the dub (``SegmentRecord.sounding_span``): the one definition the
+    subtitles and the report's timing both use."""
+    return seg.sounding_span()
 
 
-def sounding_span(seg: Mapping[str, Any]) -> tuple[float, float] | None:
-    """Where a segment row's synthesis sounds in the dub, ``(start, end)`` seconds: from ``placed_start`` (else
-    the slot start) for its length after any stretch and cut (``synth_seconds / stretch - cut_seconds``);
-    ``None`` when nothing was synthesized (no length recorded). The one definition the subtitles and the
-    report's timing both use."""
-    synth = _float(seg.get("synth_seconds"), 0.0)
-    if synth <= 0.0 or seg.get("skipped"):
-        return None
-    start = _float(seg.get("placed_start"), _float(seg.get("start"), 0.0))
-    sounding = synth / max(_float(seg.get("stretch"), 1.0), 1e-6) - _float(seg.get("cut_seconds"), 0.0)
-    return start, start + max(0.0, sounding)
-
-
-def dub_cues(segments: Iterable[Mapping[str, Any]], duration: float | None = None) -> list[Cue]:
-    """The English cues of a dub from its segment rows (``Dub.segment_rows()`` / the manifest's ``segments``)."""
+def dub_cues(segments: Iterable[SegmentRecord], duration: float | None = None) -> list[Cue]:
+    """The English cues of a dub from its segment records (``Dub.segment_records()`` / a record's ``segments``)."""
     spans: list[tuple[float, float, str]] = []
     for seg in segments:
-        text = " ".join(str(seg.get("text") or "").split())
-        if seg.get("skipped") or not text:
+        text = " ".join((seg.text or "").split())
+        if seg.skipped or not text:
             continue
-        span = sounding_span(seg)
+        span = seg.sounding_span()
         if span is None:  # no synthesis length known: the slot
-            start = _float(seg.get("placed_start"), _float(seg.get("start"), 0.0))
-            span = (start, start + _float(seg.get("end"), start) - _float(seg.get("start"), start))
+            start = seg.placed_start if seg.placed_start is not None else seg.start
+            span = (start, start + seg.end - seg.start)
         spans.append((*span, text))
     spans.sort(key=lambda s: s[0])
     cues = []
@@ -135,7 +120,7 @@ def subtitle_paths(dub: Path) -> dict[str, Path]:
             "ja_vtt": stem.with_name(stem.name + ".ja.vtt")}
 
 
-def write_subtitles(dub: Path, segments: Iterable[Mapping[str, Any]], duration: float,
+def write_subtitles(dub: Path, segments: Iterable[SegmentRecord], duration: float,
                     jp_text: str | None = None) -> dict[str, Path]:
     """Write ``<clip>.en.vtt`` and ``<clip>.en.srt`` (and ``<clip>.ja.vtt`` when ``jp_text``) beside the dub
     ``<clip>.wav``, atomically; returns what was written by kind."""

@@ -17,46 +17,52 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.audio import Audio
 from baseline_dub.errors import ConfigError, DataError
+from baseline_dub.outputs.record import ClipRecord, Status
 from baseline_dub.report import metrics
 from baseline_dub.report.formatting import fmt, histogram, stage_chart, stats, table
 from baseline_dub.runner import manifest as run_manifest
-from baseline_dub.runner.manifest import DONE
+
+if TYPE_CHECKING:
+    from baseline_dub.config import Config
+    from baseline_dub.models.store import Store
+    from baseline_dub.stages.speaker import SpeakerEncoder
 
 MANIFEST_GLOB = "manifest*.jsonl"
+DONE = Status.DONE
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """A split's manifest read back: the last row of each clip, in first-seen order."""
+    """A split's manifest read back: the last record of each clip, in first-seen order."""
 
     split_dir: Path
     files: tuple[Path, ...]
-    clips: dict[str, dict[str, Any]]
+    clips: dict[str, ClipRecord]
+
+    @classmethod
+    def open(cls, split_dir: str | Path) -> Manifest:
+        """Every ``manifest*.jsonl`` of a split's output folder, read by the one reader
+        (``baseline_dub.runner.manifest.read_manifest``): the last row of each ``clip_id`` wins, a line cut by a
+        kill is ignored; ``DataError`` when the folder holds none."""
+        split_dir = Path(split_dir)
+        files = tuple(run_manifest.manifest_files(split_dir))
+        if not files:
+            raise DataError(f"{split_dir}: no manifest.jsonl here; run `baseline-dub run --split S --out DIR` "
+                            "first, or point --run (and --split) at that run's --out folder")
+        return cls(split_dir, files, run_manifest.read_manifest(split_dir))
 
     @property
-    def done(self) -> list[dict[str, Any]]:
-        return [r for r in self.clips.values() if r.get("status") == DONE]
+    def done(self) -> list[ClipRecord]:
+        return [r for r in self.clips.values() if r.status == Status.DONE]
 
     def outcomes(self) -> Counter[str]:
         """``done`` and, for the rest, their reason (else their status), counted over clips."""
-        return Counter(DONE if r.get("status") == DONE else str(r.get("reason") or r.get("status"))
-                       for r in self.clips.values())
-
-
-def read_manifest(split_dir: str | Path) -> Manifest:
-    """Read every ``manifest*.jsonl`` of a split's output folder (``baseline_dub.runner.manifest``): the last row
-    of each ``clip_id`` wins, a line cut by a kill is ignored."""
-    split_dir = Path(split_dir)
-    files = tuple(sorted(split_dir.glob(MANIFEST_GLOB)))
-    if not files:
-        raise DataError(f"{split_dir}: no manifest.jsonl here; run `baseline-dub run --split S --out DIR` "
-                        "first, or point --run (and --split) at that run's --out folder")
-    return Manifest(split_dir, files, run_manifest.read_manifest(split_dir))
+        return Counter(r.outcome for r in self.clips.values())
 
 
 def run_profile(manifest: Manifest) -> str | None:
@@ -114,14 +120,14 @@ def _source_reader(data_dir: str | Path | None, annotations: str | Path | None =
 
 def evaluate_run(run_dir: str | Path, split: str | None = None, *, data_dir: str | Path | None = None,
                  annotations: str | Path | None = None, transcribe: metrics.Transcriber | None = None,
-                 asr_name: str | None = None, encoder: Any = None) -> Evaluation:
+                 asr_name: str | None = None, encoder: SpeakerEncoder | None = None) -> Evaluation:
     """Evaluate every clip of ``<run_dir>/<split>/manifest*.jsonl``. ``data_dir`` (and ``annotations``) name the
     dataset whose source audio is measured when a row lacks its loudness; ``transcribe`` (English ASR of a batch
     of syntheses) enables WER; ``encoder`` (a ``SpeakerEncoder``) enables similarity recomputed from kept
     ``vocals.wav`` files."""
     run_dir = Path(run_dir)
     split = find_split(run_dir, split)
-    read = read_manifest(run_dir / split)
+    read = Manifest.open(run_dir / split)
     reader = _source_reader(data_dir, annotations) if data_dir or annotations else None
     inputs = metrics.ClipInputs(run_dir, reader, encoder, transcribe)
     clips: list[dict[str, Any]] = []
@@ -134,7 +140,7 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, *, data_dir: str
     return Evaluation(read, split, clips, segments, tuple(sorted(inputs.notes)), asr_name, recomputed)
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: object) -> object:
     if isinstance(value, float):
         return f"{value:.6g}"
     return "" if value is None else value
@@ -151,13 +157,13 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]], fields: Sequence[str])
     return path
 
 
-def run_span_seconds(rows: Sequence[dict[str, Any]]) -> float | None:
+def run_span_seconds(rows: Sequence[ClipRecord]) -> float | None:
     """Wall-clock seconds from the first ``started`` to the last ``finished`` among rows (ISO-8601)."""
     times = []
     for row in rows:
         try:
-            times.append((datetime.fromisoformat(row["started"]), datetime.fromisoformat(row["finished"])))
-        except (KeyError, TypeError, ValueError):
+            times.append((datetime.fromisoformat(str(row.started)), datetime.fromisoformat(str(row.finished))))
+        except ValueError:
             continue
     if not times:
         return None
@@ -239,19 +245,19 @@ def _coverage_section(ev: Evaluation, out_dir: Path) -> list[str]:
 def render_report(ev: Evaluation, out_dir: Path) -> str:
     """The markdown of the report; writes its PNG plots into ``out_dir/plots``."""
     done, synth = _section_rows(ev)
-    done_rows = [r for r in ev.manifest.clips.values() if r.get("status") == DONE]
+    done_rows = ev.manifest.done
     scored = [c for c in done if c.get("reference")]
     hyps, refs = [c["hypothesis"] for c in scored], [c["reference"] for c in scored]
     audio_seconds = sum(float(c.get("duration") or 0.0) for c in done)
     processing = sum(c.get("processing_seconds") or 0.0 for c in done)
-    totals = metrics.stage_totals(r.get("stage_seconds") or {} for r in done_rows)
+    totals = metrics.stage_totals(r.stage_seconds for r in done_rows)
     span = run_span_seconds(done_rows)
     asr_rows = [s for s in ev.segments if "asr_text" in s]
     wer_all = metrics.word_errors([s["text"] for s in asr_rows], [s["asr_text"] for s in asr_rows])
-    profiles = sorted({str(r.get("profile")) for r in done_rows if r.get("profile")})
+    profiles = sorted({r.profile for r in done_rows if r.profile})
     models: dict[str, str] = {}
     for r in done_rows:
-        models.update(r.get("models") or {})
+        models.update(r.models)
     m = metrics.mean
     ratio_sources = Counter(str(c.get("ratio_source")) for c in done)
     out = [
@@ -383,7 +389,7 @@ def write_report(ev: Evaluation, out_dir: str | Path) -> Path:
 # -- models -------------------------------------------------------------------------------------------
 
 
-def load_english_asr(config: Any, store: Any) -> tuple[metrics.Transcriber, str]:
+def load_english_asr(config: Config, store: Store) -> tuple[metrics.Transcriber, str]:
     """English ASR of syntheses, as ``(transcribe, description)``: the translation stage's Whisper
     (``config.translate.model``, loaded once) with ``task=transcribe``, ``language=en``, batched. A
     transcript that the stage judges silent or hallucinated counts as empty (every word deleted)."""

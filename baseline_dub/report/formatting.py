@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from baseline_dub.atomic import atomic_write_bytes
 from baseline_dub.report import metrics
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def number(value: float, digits: int) -> str:
@@ -19,13 +22,13 @@ def number(value: float, digits: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
 
 
-def fmt(value: Any, digits: int = 2) -> str:
+def fmt(value: object, digits: int = 2) -> str:
     """A table cell: text as is, numbers rounded, missing values as a dash."""
     value = metrics.as_float(value) if not isinstance(value, str) else value
     return "–" if value is None else value if isinstance(value, str) else number(value, digits)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A markdown table."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
@@ -41,7 +44,7 @@ def stats(values: Sequence[float | None], digits: int = 2) -> list[str]:
                                                                  kept.max()))]
 
 
-def figure(path: Path, draw: Callable[[Any], None], title: str, xlabel: str, ylabel: str) -> Path:
+def figure(path: Path, draw: Callable[[Axes], None], title: str, xlabel: str, ylabel: str) -> Path:
     """Draw one plot with ``draw(ax)`` and write it as a PNG atomically."""
     from matplotlib.figure import Figure  # Agg canvas, no pyplot state, no display needed
 
@@ -60,7 +63,7 @@ def histogram(out_dir: Path, name: str, values: Sequence[float | None], title: s
     """Plot a histogram into ``out_dir/plots/<name>.png``; returns the markdown that shows it."""
     kept = [v for v in values if v is not None]
 
-    def draw(ax: Any) -> None:
+    def draw(ax: Axes) -> None:
         if kept:
             low, high = min(kept), max(kept)
             if high - low <= 1e-6 * max(1.0, abs(high)):  # one value (up to rounding): one bar around it
@@ -76,7 +79,7 @@ def histogram(out_dir: Path, name: str, values: Sequence[float | None], title: s
 
 def stage_chart(out_dir: Path, totals: dict[str, tuple[float, float]]) -> str:
     """Bar chart of seconds per stage (with shares) into ``plots/stages.png``; returns its markdown."""
-    def draw(ax: Any) -> None:
+    def draw(ax: Axes) -> None:
         names = list(totals)[::-1]
         ax.barh(names, [totals[n][0] for n in names], color="#dd8452")
         for i, n in enumerate(names):

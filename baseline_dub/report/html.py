@@ -19,16 +19,20 @@ import html
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from baseline_dub.atomic import atomic_write_bytes, atomic_write_text
 from baseline_dub.errors import DataError
+from baseline_dub.outputs.record import ClipRecord, Status
 from baseline_dub.report.evaluate import Evaluation, summary_rows
 from baseline_dub.report.formatting import fmt
 
+if TYPE_CHECKING:
+    from baseline_dub.data.dataset import Dataset
+
 STATIC = Path(__file__).resolve().parent / "static"
-STATUSES = ("done", "no_speech", "failed", "missing_audio")
+STATUSES = tuple(str(s) for s in Status)
 # Leading bytes -> extension of a copied source (the name inside an archive carries no extension here).
 _MAGIC = ((b"ID3", ".mp3"), (b"\xff\xfb", ".mp3"), (b"\xff\xf3", ".mp3"), (b"\xff\xf2", ".mp3"), (b"RIFF", ".wav"),
           (b"fLaC", ".flac"), (b"OggS", ".ogg"))
@@ -36,7 +40,7 @@ SEGMENT_COLUMNS = ("#", "start–end", "placed", "speaker", "text (Whisper)", "v
                    "overrun s", "cut s", "stretch", "skipped")
 
 
-def _e(value: Any) -> str:
+def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -50,7 +54,7 @@ def _extension(data: bytes) -> str:
 class Media:
     """Turns files into links relative to the report folder; copies sources in when they have no file."""
 
-    def __init__(self, out_dir: Path, run_dir: Path, dataset: Any, copy_audio: bool) -> None:
+    def __init__(self, out_dir: Path, run_dir: Path, dataset: Dataset | None, copy_audio: bool) -> None:
         self.out_dir, self.run_dir, self.dataset, self.copy_audio = out_dir, run_dir, dataset, copy_audio
         self.copied = 0
 
@@ -119,15 +123,17 @@ def _segment_table(segments: list[dict[str, Any]]) -> str:
     return f'<table class="segments"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _attr(value: Any) -> str:
+def _attr(value: float | None) -> str:
     return "" if value is None else f"{float(value):.6g}"
 
 
-def _clip_section(order: int, clip: dict[str, Any], row: dict[str, Any], segments: list[dict[str, Any]],
+def _clip_section(order: int, clip: dict[str, Any], row: ClipRecord, segments: list[dict[str, Any]],
                   media: Media, vtts: list[str]) -> str:
+    """One clip's section: ``clip`` its evaluated row (``clips.csv``), ``row`` its record, ``segments`` its
+    evaluated segment rows."""
     cid = str(clip["clip_id"])
     status = str(clip.get("status") or "")
-    subs = row.get("subtitles") or {}
+    subs = {k: v for k, v in vars(row.subtitles).items() if v} if row.subtitles is not None else {}
     overruns = [float(s.get("overrun_seconds") or 0.0) for s in segments if not s.get("skipped")]
     gold_id = None
     if media.dataset is not None:
@@ -150,27 +156,27 @@ def _clip_section(order: int, clip: dict[str, Any], row: dict[str, Any], segment
         _player("source", "JP source", media.source(cid, "jp"), track=vtt_track("ja_vtt", "ja", "Japanese (jp_text)"),
                 lang="ja"),
         _player("gold", "EN gold dub", media.source(gold_id, "en")),
-        _player("dub", "our dub", media.run_file(row.get("output")), track=en_track, lang="en"),
+        _player("dub", "our dub", media.run_file(row.output), track=en_track, lang="en"),
     ]
-    parts = row.get("parts")
+    parts = row.parts
     if parts:
         players += [_player(n, f"stem: {n}", media.run_file(f"{parts}/{n}.wav")) for n in ("vocals", "backing")]
-    video = media.run_file(row.get("video"))
+    video = media.run_file(row.video.path if row.video is not None else None)
     if video:
         players.append(_player("video", "dubbed video", video, track=vtt_track("en_vtt", "en", "English (dub)"),
                                video=True))
     files = [(name, media.run_file(subs.get(kind))) for kind, name in
              (("en_vtt", ".en.vtt"), ("en_srt", ".en.srt"), ("ja_vtt", ".ja.vtt"))]
     links = "".join(f'<a href="{src}">{name}</a>' for name, src in files if src)
-    reason = clip.get("error") or row.get("error")
-    video_note = row.get("video_error")
+    reason = clip.get("error") or row.message
+    video_note = row.video.error if row.video is not None else None
     coverage = clip.get("speech_coverage")
     facts = (f'BLEU {fmt(clip.get("bleu"), 1)} · similarity {fmt(clip.get("similarity"), 3)} · '
              f'speech dubbed {"–" if coverage is None else f"{100 * float(coverage):.0f} %"} of '
              f'{fmt(clip.get("speech_seconds"), 1)} s · speakers {fmt(clip.get("speakers_found"), 0)} found / '
              f'{fmt(clip.get("speakers_expected"), 0)} annotated · '
              f'max overrun {fmt(max(overruns) if overruns else None)} s · {fmt(clip.get("duration"))} s')
-    flags = row.get("quality_flags") or {}
+    flags = row.quality_flags
     return (
         f'<section class="clip" id="clip-{order}" data-clip="{_e(cid)}" data-order="{order}" '
         f'data-status="{_e(status)}" '
@@ -184,8 +190,8 @@ def _clip_section(order: int, clip: dict[str, Any], row: dict[str, Any], segment
         + (f'<div class="reason">video: {_e(video_note)}</div>' if video_note else "")
         + f'<div class="players">{"".join(p for p in players if p)}</div>'
         + (f'<div class="files">subtitles: {links}</div>' if links else "")
-        + (f'<div class="texts">JP: {_e(row.get("jp_text"))}<br>EN gold: {_e(row.get("en_text"))}</div>'
-           if row.get("jp_text") or row.get("en_text") else "")
+        + (f'<div class="texts">JP: {_e(row.jp_text)}<br>EN gold: {_e(row.en_text)}</div>'
+           if row.jp_text or row.en_text else "")
         + _segment_table(segments) + "</section>")
 
 
@@ -205,7 +211,7 @@ def _controls(statuses: Iterable[str]) -> str:
         + '</select></label> <span id="shown"></span></div>')
 
 
-def render_html(ev: Evaluation, out_dir: Path, dataset: Any = None, copy_audio: bool = False) -> str:
+def render_html(ev: Evaluation, out_dir: Path, dataset: Dataset | None = None, copy_audio: bool = False) -> str:
     """The page's HTML; copies source audio into ``out_dir/media`` when it has no file to link (or
     ``copy_audio``). Run ``render_report`` first: the page shows the plots it writes into ``out_dir/plots``."""
     run_dir = ev.manifest.split_dir.parent
@@ -214,7 +220,7 @@ def render_html(ev: Evaluation, out_dir: Path, dataset: Any = None, copy_audio: 
     for s in ev.segments:
         by_clip.setdefault(str(s["clip_id"]), []).append(s)
     vtts: list[str] = []
-    sections = [_clip_section(i, c, ev.manifest.clips.get(c["clip_id"], {}), by_clip.get(str(c["clip_id"]), []),
+    sections = [_clip_section(i, c, ev.manifest.clips[c["clip_id"]], by_clip.get(str(c["clip_id"]), []),
                               media, vtts) for i, c in enumerate(ev.clips)]
     plots = sorted((out_dir / "plots").glob("*.png")) if (out_dir / "plots").is_dir() else []
     summary = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in summary_rows(ev))
@@ -239,7 +245,8 @@ def render_html(ev: Evaluation, out_dir: Path, dataset: Any = None, copy_audio: 
         f"<script>\n{js}</script>", "</body></html>", ""])
 
 
-def write_html(ev: Evaluation, out_dir: str | Path, dataset: Any = None, copy_audio: bool = False) -> Path:
+def write_html(ev: Evaluation, out_dir: str | Path, dataset: Dataset | None = None,
+               copy_audio: bool = False) -> Path:
     """Write ``out_dir/report.html`` (and ``media/`` copies of the sources it cannot link); returns its path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

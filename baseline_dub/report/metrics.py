@@ -19,8 +19,8 @@ import numpy as np
 
 from baseline_dub.audio import Audio, load_audio, loudness
 from baseline_dub.errors import AudioError, BaselineDubError
-from baseline_dub.outputs.subtitles import sounding_span
-from baseline_dub.stages.speaker import cosine
+from baseline_dub.outputs.record import ClipRecord, SegmentRecord, Status, segment_to_json
+from baseline_dub.stages.speaker import SpeakerEncoder, cosine
 
 Transcriber = Callable[[list[Audio]], list[str]]
 
@@ -137,13 +137,13 @@ def length_ratio(synth_seconds: float | None, slot_seconds: float) -> float | No
     return synth_seconds / slot_seconds
 
 
-def placed_span(segment: Mapping[str, Any]) -> tuple[float, float] | None:
+def placed_span(segment: SegmentRecord) -> tuple[float, float] | None:
     """Where a segment's synthesis sounds in the dub, ``(start, end)`` seconds, after any stretch and cut (the
-    subtitles' own definition, ``subtitles.sounding_span``); ``None`` when nothing was synthesized."""
-    return sounding_span(segment)
+    subtitles' own definition, ``SegmentRecord.sounding_span``); ``None`` when nothing was synthesized."""
+    return segment.sounding_span()
 
 
-def next_overlaps(segments: Sequence[Mapping[str, object]]) -> list[float | None]:
+def next_overlaps(segments: Sequence[SegmentRecord]) -> list[float | None]:
     """For each segment, the seconds its synthesis overlaps the next synthesized one (by placed start);
     0.0 when it ends in time, ``None`` for unsynthesized segments and for the last synthesis."""
     spans = [placed_span(s) for s in segments]
@@ -215,59 +215,63 @@ class ClipInputs:
 
     run_dir: Path
     source: Callable[[str], Audio] | None = None
-    encoder: Any = None
+    encoder: SpeakerEncoder | None = None
     transcribe: Transcriber | None = None
     notes: set[str] = field(default_factory=set)
 
 
-def _loudness(row: dict[str, Any], run_dir: Path, inputs: ClipInputs) -> tuple[float | None, float | None, str]:
-    src, dub = as_float(row.get("source_lufs")), as_float(row.get("dub_lufs"))
+def _loudness(row: ClipRecord, run_dir: Path, inputs: ClipInputs) -> tuple[float | None, float | None, str]:
+    src, dub = as_float(row.source_lufs), as_float(row.dub_lufs)
     how = "manifest"
     try:
-        if dub is None and row.get("output"):
-            dub, how = loudness(load_audio(run_dir / row["output"])), "measured"
+        if dub is None and row.output:
+            dub, how = loudness(load_audio(run_dir / row.output)), "measured"
         if src is None and inputs.source is not None:
-            src, how = loudness(inputs.source(row["clip_id"])), "measured"
+            src, how = loudness(inputs.source(row.clip_id)), "measured"
     except BaselineDubError as exc:
-        inputs.notes.add(f"loudness not measured for {row['clip_id']}: {exc}")
+        inputs.notes.add(f"loudness not measured for {row.clip_id}: {exc}")
     return src, dub, how
 
 
-def _segment_audio(parts: Path | None, seg: dict[str, Any], inputs: ClipInputs) -> Audio | None:
-    if parts is None or not seg.get("file") or seg.get("skipped"):
+def _segment_audio(parts: Path | None, seg: SegmentRecord, inputs: ClipInputs) -> Audio | None:
+    if parts is None or not seg.file or seg.skipped:
         return None
     try:
-        return load_audio(parts / seg["file"])
+        return load_audio(parts / seg.file)
     except AudioError as exc:
         inputs.notes.add(f"synthesis not read: {exc}")
         return None
 
 
-def evaluate_clip(row: dict[str, Any], inputs: ClipInputs) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One clip's row of ``clips.csv`` and its rows of ``segments.csv`` (metrics only for done clips)."""
-    clip = {k: row.get(k) for k in ("clip_id", "status", "reason", "duration", "mixing_ratio",
-                                    "ratio_source", "profile", "error", "speech_seconds", "covered_seconds",
-                                    "en_words_per_speech_second", "speakers_expected", "speakers_found")}
-    clip["speech_coverage"] = row.get("coverage")
-    clip["quality_flags"] = ",".join(row.get("quality_flags") or {}) or None
-    if row.get("status") != "done":
+def evaluate_clip(row: ClipRecord, inputs: ClipInputs) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One clip's row of ``clips.csv`` and its rows of ``segments.csv`` (metrics only for done clips); the
+    ``error`` column holds the row's sentence (its ``error``, or a ``no_speech`` row's ``note``)."""
+    clip: dict[str, Any] = dict(
+        clip_id=row.clip_id, status=str(row.status), reason=row.reason, duration=row.duration,
+        mixing_ratio=row.mixing_ratio, ratio_source=row.ratio_source, profile=row.profile, error=row.message,
+        speech_seconds=row.speech_seconds, covered_seconds=row.covered_seconds,
+        en_words_per_speech_second=row.en_words_per_speech_second, speakers_expected=row.speakers_expected,
+        speakers_found=row.speakers_found, speech_coverage=row.coverage,
+        quality_flags=",".join(row.quality_flags) or None)
+    if row.status != Status.DONE:
         return clip, []
-    segs = list(row.get("segments") or [])
-    parts = inputs.run_dir / row["parts"] if row.get("parts") else None
+    segs = list(row.segments)
+    parts = inputs.run_dir / row.parts if row.parts else None
     vocals = parts / "vocals.wav" if parts is not None and (parts / "vocals.wav").is_file() else None
     vocals_audio = load_audio(vocals) if vocals is not None and inputs.encoder is not None else None
     need_audio = inputs.encoder is not None or inputs.transcribe is not None
-    audios = [_segment_audio(parts, s, inputs) if need_audio or s.get("synth_seconds") is None else None
+    audios = [_segment_audio(parts, s, inputs) if need_audio or s.synth_seconds is None else None
               for s in segs]
     overlaps = next_overlaps(segs)
     rows: list[dict[str, Any]] = []
     for i, (seg, audio) in enumerate(zip(segs, audios, strict=True)):
-        start, end = float(seg.get("start", 0.0)), float(seg.get("end", 0.0))
-        synth = as_float(seg.get("synth_seconds")) or None  # the runner writes 0.0 for "not synthesized"
+        start, end = seg.start, seg.end
+        synth = as_float(seg.synth_seconds) or None  # the runner writes 0.0 for "not synthesized"
         if synth is None and audio is not None:
             synth = audio.duration
-        out = {k: seg.get(k) for k in SEGMENT_FIELDS if k in seg}
-        out.update(clip_id=row["clip_id"], index=i, slot_seconds=end - start, synth_seconds=synth,
+        values = segment_to_json(seg)
+        out = {k: values[k] for k in SEGMENT_FIELDS if k in values}
+        out.update(clip_id=row.clip_id, index=i, slot_seconds=end - start, synth_seconds=synth,
                    length_ratio=length_ratio(synth, end - start), overlap_next=overlaps[i])
         if vocals_audio is not None and audio is not None and end > start:
             ref = vocals_audio.slice(start, end)
@@ -279,11 +283,11 @@ def evaluate_clip(row: dict[str, Any], inputs: ClipInputs) -> tuple[dict[str, An
         for r, text in zip([r for r, _ in todo], inputs.transcribe([a for _, a in todo]) if todo else [],
                             strict=True):
             r["asr_text"], r["wer"] = text, wer(r["text"], text)
-    duration = float(row.get("duration") or 0.0)
-    hyp = " ".join(str(s.get("text") or "").strip() for s in segs if not s.get("skipped") and s.get("text"))
-    ref = str(row.get("en_text") or "").strip()
+    duration = float(row.duration or 0.0)
+    hyp = " ".join(s.text.strip() for s in segs if not s.skipped and s.text)
+    ref = (row.en_text or "").strip()
     src_lufs, dub_lufs, how = _loudness(row, inputs.run_dir, inputs)
-    seconds = sum(as_float(v) or 0.0 for v in (row.get("stage_seconds") or {}).values())
+    seconds = sum(as_float(v) or 0.0 for v in row.stage_seconds.values())
     asr_rows = [r for r in rows if "asr_text" in r]
     clip.update(
         n_segments=len(segs), n_synthesized=sum(r["synth_seconds"] is not None and not r.get("skipped")

@@ -10,22 +10,27 @@ segment's synthesis in ``OUT/<split>/<id_folder>/<clip>/seg-NN.flac``, its subti
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from baseline_dub.atomic import PART_SUFFIX
 from baseline_dub.errors import AudioError, BaselineDubError, ConfigError, MissingAudioError, StageError
+from baseline_dub.outputs.record import ClipRecord, Status, SubtitlePaths, VideoOutcome
 from baseline_dub.outputs.subtitles import write_subtitles
-from baseline_dub.runner.manifest import DONE, FAILED, MISSING, NO_SPEECH
 from baseline_dub.runner.shards import in_shard
+
+if TYPE_CHECKING:
+    from baseline_dub.audio import Audio
+    from baseline_dub.data.annotations import Clip
+    from baseline_dub.outputs.dub import Dub
 
 # ``.<target name>.<random>.part``: the temporary files of ``baseline_dub.atomic`` (and of older mkstemp).
 _PART = re.compile(r"^\.(?P<target>.+)\.[0-9A-Za-z_]+" + re.escape(PART_SUFFIX) + "$")
@@ -113,24 +118,25 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def base_row(clip: Any, split: str) -> dict[str, Any]:
-    """What every row of a clip holds, whatever its status: ids, texts, the annotation's speaker count (a dub's
-    row adds the diarization's ``speakers_found``; a row without a dub has ``None``), where it ran."""
-    return {"clip_id": clip.id, "split": split, "jp_text": clip.jp_text, "en_text": clip.en_text,
-            "speakers_expected": len(set(clip.speakers)) or None, "speakers_found": None,
-            "host": socket.gethostname(), "worker": f"pid-{os.getpid()}"}
+def _where() -> dict[str, str]:
+    """Where a row was made: ``host`` and ``worker`` (process)."""
+    return {"host": socket.gethostname(), "worker": f"pid-{os.getpid()}"}
 
 
-def failure_row(clip: Any, split: str, error: BaselineDubError, started: str) -> dict[str, Any]:
-    status = MISSING if isinstance(error, MissingAudioError) else FAILED
-    return {**base_row(clip, split), "status": status, "reason": error.reason, "error": str(error),
-            "output": None, "parts": None, "started": started, "finished": _now()}
+def failure_row(clip: Clip, split: str, error: BaselineDubError, started: str) -> ClipRecord:
+    """The record of a clip without a dub: ``missing_audio`` or ``failed``, with the error's reason and message,
+    the annotation's texts and speaker count."""
+    status = Status.MISSING_AUDIO if isinstance(error, MissingAudioError) else Status.FAILED
+    return ClipRecord(clip_id=clip.id, split=split, jp_text=clip.jp_text, en_text=clip.en_text,
+                      speakers_expected=len(set(clip.speakers)) or None, status=status, reason=error.reason,
+                      error=str(error), started=started, finished=_now(), **_where())
 
 
-def save_video(dub: Any, clip_id: str, wav: Path, srt: Path, video: VideoReader, out: Path) -> dict[str, Any]:
-    """Write ``<clip>.mp4`` beside the dub from the clip's source video; the manifest's ``video`` keys. A clip
-    without a video (or whose video cannot be muxed) keeps its audio dub: ``video`` is null and
-    ``video_reason``/``video_error`` say why and what to do."""
+def save_video(dub: Audio, source: Audio, clip_id: str, wav: Path, srt: Path, video: VideoReader,
+               out: Path) -> VideoOutcome:
+    """Write ``<clip>.mp4`` beside the dub (audio ``dub``) from the clip's source video and decoded ``source``. A
+    clip without a video (or whose video cannot be muxed) keeps its audio dub: the outcome's ``path`` is
+    ``None`` and its ``reason``/``error`` say why and what to do."""
     from baseline_dub.outputs.video import mux_dub
 
     try:
@@ -138,37 +144,29 @@ def save_video(dub: Any, clip_id: str, wav: Path, srt: Path, video: VideoReader,
         with tempfile.NamedTemporaryFile(prefix="baseline-dub-video-", suffix=".mp4") as src:
             src.write(data)
             src.flush()
-            mp4 = mux_dub(src.name, dub.audio, dub.source, srt, wav.with_suffix(".mp4"))
+            mp4 = mux_dub(src.name, dub, source, srt, wav.with_suffix(".mp4"))
     except BaselineDubError as exc:
-        return {"video": None, "video_reason": exc.reason, "video_error": str(exc)}
-    return {"video": str(mp4.relative_to(out)), "video_reason": None, "video_error": None}
+        return VideoOutcome(None, exc.reason, str(exc))
+    return VideoOutcome(str(mp4.relative_to(out)))
 
 
-@dataclass(frozen=True)
-class _Muxable:
-    """What ``save_video`` reads of a dub: its audio and the source it was made from."""
-
-    audio: Any
-    source: Any
-
-
-def add_video(row: dict[str, Any], source: Any, video: VideoReader, out: Path) -> dict[str, Any]:
-    """A finished clip's row with its dubbed video added, muxed from the dub and subtitles already on disk (no
+def add_video(record: ClipRecord, source: Audio | BaselineDubError, video: VideoReader, out: Path) -> ClipRecord:
+    """A finished clip's record with its dubbed video added, muxed from the dub and subtitles already on disk (no
     model runs); ``source`` is the clip's decoded audio, or the error that stopped decoding it."""
     from baseline_dub.audio import load_audio
 
     if isinstance(source, BaselineDubError):
-        fields = {"video": None, "video_reason": source.reason, "video_error": str(source)}
+        outcome = VideoOutcome(None, source.reason, str(source))
     else:
-        wav = out / row["output"]
-        fields = save_video(_Muxable(load_audio(wav), source), row["clip_id"], wav,
-                            out / row["subtitles"]["en_srt"], video, out)
-    return {**row, **fields}
+        assert record.output is not None and record.subtitles is not None  # lacks_video / has_subtitles chose it
+        wav = out / record.output
+        outcome = save_video(load_audio(wav), source, record.clip_id, wav, out / record.subtitles.en_srt, video, out)
+    return dataclasses.replace(record, video=outcome)
 
 
-def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: str,
-             video: VideoReader | None = None) -> dict[str, Any]:
-    """Write a clip's outputs atomically and return its manifest row (``done``, or ``no_speech``): the dub, each
+def save_dub(dub: Dub, clip: Clip, split: str, out: Path, keep: bool, started: str,
+             video: VideoReader | None = None) -> ClipRecord:
+    """Write a clip's outputs atomically and return its record (``done``, or ``no_speech``): the dub, each
     synthesis, the subtitles and, when ``video`` reads the clip's source video, the dubbed video."""
     from baseline_dub.audio import write_audio
 
@@ -176,26 +174,21 @@ def save_dub(dub: Any, clip: Any, split: str, out: Path, keep: bool, started: st
     t0 = time.perf_counter()
     files = dub.save_parts(parts, stems=keep)
     write_audio(wav, dub.audio)
-    segments = dub.segment_rows(files)
-    subs = write_subtitles(wav, segments, dub.source.duration, clip.jp_text)
-    extra: dict[str, Any] = {"subtitles": {k: str(p.relative_to(out)) for k, p in subs.items()}}
-    if video is not None:
-        extra.update(save_video(dub, clip.id, wav, subs["en_srt"], video, out))
-    record = dub.record()
-    record.pop("no_speech", None)
-    record.pop("note", None)
-    record["stage_seconds"]["write"] = round(time.perf_counter() - t0, 4)
-    durations, warning = clip.duration_check(dub.source.duration)
-    status = NO_SPEECH if dub.no_speech else DONE
-    return {**base_row(clip, split), **record, **durations, "warning": warning, "status": status,
-            "reason": dub.no_speech, "error": dub.note, "output": str(wav.relative_to(out)),
-            "parts": str(parts.relative_to(out)), "segments": segments, **extra, "started": started,
-            "finished": _now()}
+    record = dub.record(clip, files)
+    subs = write_subtitles(wav, record.segments, dub.source.duration, clip.jp_text)
+    rel = {k: str(p.relative_to(out)) for k, p in subs.items()}
+    outcome = (save_video(dub.audio, dub.source, clip.id, wav, subs["en_srt"], video, out)
+               if video is not None else None)
+    return dataclasses.replace(
+        record, split=split, output=str(wav.relative_to(out)), parts=str(parts.relative_to(out)),
+        subtitles=SubtitlePaths(rel["en_vtt"], rel["en_srt"], rel.get("ja_vtt")), video=outcome,
+        stage_seconds={**record.stage_seconds, "write": round(time.perf_counter() - t0, 4)},
+        started=started, finished=_now(), **_where())
 
 
-def result_rows(pairs: list[tuple[Any, Any]], split: str, out: Path, keep: bool, started: str,
-                video: VideoReader | None = None) -> list[dict[str, Any]]:
-    """Write each dub's files atomically and return the manifest rows (failures recorded with their reason);
+def result_rows(pairs: Sequence[tuple[Clip, Dub | BaselineDubError]], split: str, out: Path, keep: bool,
+                started: str, video: VideoReader | None = None) -> list[ClipRecord]:
+    """Write each dub's files atomically and return the manifest records (failures recorded with their reason);
     with ``video`` (``Dataset.video``) each dub also gets its dubbed video (``save_dub``)."""
     rows = []
     for clip, result in pairs:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-DONE, FAILED, MISSING, NO_SPEECH = "done", "failed", "missing_audio", "no_speech"
-# Statuses with an output that a rerun keeps: a clip with no speech is an outcome, recorded once.
-FINISHED = (DONE, NO_SPEECH)
+from baseline_dub.outputs.record import FINISHED, ClipRecord, JsonObject, Status, from_json, to_json
+
+DONE, FAILED, MISSING, NO_SPEECH = Status.DONE, Status.FAILED, Status.MISSING_AUDIO, Status.NO_SPEECH
+__all__ = ["DONE", "FAILED", "FINISHED", "MISSING", "NO_SPEECH", "ManifestWriter", "done_ids", "manifest_name",
+           "read_manifest", "recorded_models"]
 
 
 def manifest_name(shard: tuple[int, int] | None) -> str:
@@ -27,7 +28,7 @@ def manifest_name(shard: tuple[int, int] | None) -> str:
     return f"manifest.shard-{shard[0]}-of-{shard[1]}.jsonl"
 
 
-def _rows_of(path: Path) -> Iterable[dict[str, Any]]:
+def _rows_of(path: Path) -> Iterator[JsonObject]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             line = line.strip()
@@ -41,12 +42,19 @@ def _rows_of(path: Path) -> Iterable[dict[str, Any]]:
                 yield row
 
 
-def read_manifest(split_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """``{clip_id: last row}`` over every manifest file in a split's output folder (sorted, stable)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for path in sorted(Path(split_dir).glob("manifest*.jsonl")):
+def manifest_files(split_dir: str | Path) -> list[Path]:
+    """Every manifest file of a split's output folder, sorted."""
+    return sorted(Path(split_dir).glob("manifest*.jsonl"))
+
+
+def read_manifest(split_dir: str | Path) -> dict[str, ClipRecord]:
+    """``{clip_id: last record}`` over every manifest file in a split's output folder (sorted, stable), each row
+    read by the one reader (``baseline_dub.outputs.record.from_json``), old rows included."""
+    latest: dict[str, ClipRecord] = {}
+    for path in manifest_files(split_dir):
         for row in _rows_of(path):
-            latest[row["clip_id"]] = row
+            record = from_json(row)
+            latest[record.clip_id] = record
     return latest
 
 
@@ -54,26 +62,27 @@ def done_ids(out_dir: str | Path, split: str) -> set[str]:
     """Clip ids that are finished: last row ``done`` or ``no_speech``, and the output file still exists."""
     out_dir = Path(out_dir)
     return {
-        cid for cid, row in read_manifest(out_dir / split).items()
-        if row.get("status") in FINISHED and row.get("output") and (out_dir / row["output"]).is_file()
+        cid for cid, rec in read_manifest(out_dir / split).items()
+        if rec.status in FINISHED and rec.output and (out_dir / rec.output).is_file()
     }
 
 
-def recorded_models(rows: Iterable[dict[str, Any]]) -> tuple[list[str], dict[str, list[str]]]:
+def recorded_models(rows: Iterable[ClipRecord]) -> tuple[list[str], dict[str, list[str]]]:
     """What made these rows' dubs, as the rows record it: ``(profiles, {model: sha256s})``, each sorted. Only
     rows with an output record them (``done``, ``no_speech``); one profile and one sha256 a model is the rule."""
     profiles: set[str] = set()
     models: dict[str, set[str]] = {}
     for row in rows:
-        if row.get("profile"):
-            profiles.add(str(row["profile"]))
-        for name, digest in (row.get("models") or {}).items():
+        if row.profile:
+            profiles.add(row.profile)
+        for name, digest in row.models.items():
             models.setdefault(name, set()).add(str(digest))
     return sorted(profiles), {name: sorted(models[name]) for name in sorted(models)}
 
 
 class ManifestWriter:
-    """Appends rows durably: each row is one ``write`` of a full line, flushed and fsynced."""
+    """Appends records durably (``to_json``, the one writer): each row is one ``write`` of a full line, flushed
+    and fsynced."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -89,8 +98,8 @@ class ManifestWriter:
                 if fh.read(1) != b"\n":
                     fh.write(b"\n")
 
-    def write(self, row: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(row, ensure_ascii=False, default=_jsonable) + "\n")
+    def write(self, record: ClipRecord) -> None:
+        self._fh.write(json.dumps(to_json(record), ensure_ascii=False, default=_jsonable) + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
@@ -104,9 +113,10 @@ class ManifestWriter:
         self.close()
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
+def _jsonable(value: object) -> object:
+    item = getattr(value, "item", None)
+    if callable(item):  # a numpy scalar
+        return item()
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

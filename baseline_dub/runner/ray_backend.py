@@ -10,6 +10,7 @@ and have this package and its weights installed (``make setup models`` on each n
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from baseline_dub.errors import BaselineDubError, ConfigError
+from baseline_dub.outputs.record import ClipRecord
 from baseline_dub.runner.split import RunOptions, RunSummary, _Run, dub_rows
 
 
@@ -39,7 +41,7 @@ class PipelineActor:
     def describe(self) -> tuple[str, float]:
         return self.pipeline.config.profile, self.pipeline.load_seconds
 
-    def dub(self, ids: list[str]) -> tuple[list[dict[str, Any]], float, float]:
+    def dub(self, ids: list[str]) -> tuple[list[ClipRecord], float, float]:
         t0 = time.perf_counter()
         pairs: list[tuple[Any, Any]] = []
         for cid in ids:
@@ -50,7 +52,7 @@ class PipelineActor:
         rows, seconds = dub_rows(self.pipeline, self.dataset, pairs, self.opts.split, Path(self.opts.out),
                                  self.opts.keep, self.opts.video)
         worker = f"ray-{os.getpid()}"
-        return [{**row, "worker": worker} for row in rows], seconds, time.perf_counter() - t0
+        return [dataclasses.replace(row, worker=worker) for row in rows], seconds, time.perf_counter() - t0
 
 
 def run_split_ray(opts: RunOptions, address: str = "local", actors: int | None = None,

@@ -21,10 +21,11 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from baseline_dub.atomic import atomic_write_text
 from baseline_dub.errors import BaselineDubError, ConfigError, DataError, MissingAudioError
+from baseline_dub.outputs.record import ClipRecord, Status
 from baseline_dub.runner.clip_files import (  # noqa: F401  (output_paths, save_dub: part of this module's API)
     _now,
     add_video,
@@ -37,9 +38,6 @@ from baseline_dub.runner.clip_files import (  # noqa: F401  (output_paths, save_
 )
 from baseline_dub.runner.lock import OutputLock
 from baseline_dub.runner.manifest import (
-    DONE,
-    MISSING,
-    NO_SPEECH,
     ManifestWriter,
     done_ids,
     manifest_name,
@@ -48,6 +46,17 @@ from baseline_dub.runner.manifest import (
 from baseline_dub.runner.shards import in_shard, is_whole_split, parse_shard  # noqa: F401
 from baseline_dub.runner.stream import batched, chained, prefetched  # noqa: F401  (prefetched: part of the API)
 from baseline_dub.runner.summary import RunSummary
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from baseline_dub.audio import Audio
+    from baseline_dub.data.annotations import Clip
+    from baseline_dub.data.dataset import Dataset
+    from baseline_dub.outputs.dub import Dub
+    from baseline_dub.pipeline import DubPipeline
+
+    Decoded = tuple[Clip, Audio | BaselineDubError]  # a clip and its audio, or why it has none
 
 
 @dataclass(frozen=True)
@@ -78,17 +87,19 @@ class RunOptions:
             raise ConfigError(f"--batch-clips {self.batch_clips}: must be 1 or more (1 on a CPU, 8 or more on a GPU)")
 
 
-def select(dataset: Any, opts: RunOptions) -> list[Any]:
+def select(dataset: Dataset, opts: RunOptions) -> list[Clip]:
     """The clips of this run: the split's clips in this shard, the first ``limit`` of them."""
     clips = [c for c in dataset.clips(opts.split) if in_shard(c.id, opts.shard)]
     return clips[: opts.limit] if opts.limit else clips
 
 
-def dub_results(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]]) -> tuple[list[tuple[Any, Any]], float]:
+def dub_results(pipeline: DubPipeline, dataset: Dataset, batch: list[Decoded]
+                ) -> tuple[list[tuple[Clip, Dub | BaselineDubError]], float]:
     """Dub a batch of (clip, audio or error) pairs: ``(clip, Dub or error)`` pairs and the audio seconds dubbed."""
     from baseline_dub.pipeline import clip_input
 
-    ready, outcome = [], {}
+    ready = []
+    outcome: dict[str, Dub | BaselineDubError] = {}
     for clip, audio in batch:
         if isinstance(audio, BaselineDubError):
             outcome[clip.id] = audio
@@ -103,9 +114,10 @@ def dub_results(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]]) -> tu
     return [(clip, outcome[clip.id]) for clip, _ in batch], sum(item.audio.duration for _, item in ready)
 
 
-def dub_rows(pipeline: Any, dataset: Any, batch: list[tuple[Any, Any]], split: str, out: Path,
-             keep: bool, video: bool = False) -> tuple[list[dict[str, Any]], float]:
-    """Dub a batch, write its outputs, return (manifest rows, audio seconds): what a Ray actor does per batch."""
+def dub_rows(pipeline: DubPipeline, dataset: Dataset, batch: list[Decoded], split: str, out: Path,
+             keep: bool, video: bool = False) -> tuple[list[ClipRecord], float]:
+    """Dub a batch, write its outputs, return (manifest records, audio seconds): what a Ray actor does per
+    batch."""
     started = _now()
     pairs, seconds = dub_results(pipeline, dataset, batch)
     return result_rows(pairs, split, out, keep, started, dataset.video if video else None), seconds
@@ -116,16 +128,16 @@ class _Run:
     """One run's plan and bookkeeping: what to do, its lock, the manifest writer, the summary, the progress bar."""
 
     opts: RunOptions
-    dataset: Any
+    dataset: Dataset
     out: Path
     todo: set[str]
     summary: RunSummary
     lock: OutputLock | None = None
-    video_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # finished clips needing only a video
+    video_rows: dict[str, ClipRecord] = field(default_factory=dict)  # finished clips needing only a video
     recorded: set[str] = field(default_factory=set)  # clips given a manifest row by this run
     stream_errors: list[DataError] = field(default_factory=list)  # the archive error that ended the stream
     writer: ManifestWriter | None = None
-    bar: Any = None
+    bar: tqdm | None = None
     started_at: float = field(default_factory=time.perf_counter)
 
     @property
@@ -158,7 +170,7 @@ class _Run:
         try:
             chosen = select(dataset, opts)
             done_before = done_ids(out, opts.split)
-            video_rows: dict[str, dict[str, Any]] = {}
+            video_rows: dict[str, ClipRecord] = {}
             if opts.video:  # finished by a run without --video, or before its video arrived: mux it now
                 rows = read_manifest(split_dir)
                 lacking = {cid for cid in done_before if lacks_video(rows[cid], out, dataset)}
@@ -192,23 +204,23 @@ class _Run:
                         desc=f"dub {self.opts.split}")
         for cid, row in sorted(self.video_rows.items()):
             try:
-                source: Any = self.dataset.audio(cid)
+                source: Audio | BaselineDubError = self.dataset.audio(cid)
             except BaselineDubError as exc:
                 source = exc
             row = add_video(row, source, self.dataset.video, self.out)
             self.writer.write(row)
-            self.summary.videos_added += row["video"] is not None
+            self.summary.videos_added += row.video is not None and row.video.path is not None
             self._count_video(row)
 
-    def _count_video(self, row: dict[str, Any]) -> None:
+    def _count_video(self, row: ClipRecord) -> None:
         """Count and say a ``--video`` clip whose dubbed video could not be made."""
         from tqdm import tqdm
 
-        if row.get("video_reason"):
-            self.summary.missing_video[row["video_reason"]] += 1
-            tqdm.write(f"video: {row['video_error']}", file=sys.stderr)
+        if row.video is not None and row.video.reason:
+            self.summary.missing_video[row.video.reason] += 1
+            tqdm.write(f"video: {row.video.error}", file=sys.stderr)
 
-    def record(self, rows: list[dict[str, Any]], audio_seconds: float, processing_seconds: float,
+    def record(self, rows: list[ClipRecord], audio_seconds: float, processing_seconds: float,
                quiet: bool = False) -> None:
         """Write rows to the manifest (durably) and count them; ``quiet``: no line per failed row."""
         from tqdm import tqdm
@@ -218,33 +230,33 @@ class _Run:
         self.summary.processing_seconds += processing_seconds
         for row in rows:
             self.writer.write(row)
-            self.recorded.add(row["clip_id"])
+            self.recorded.add(row.clip_id)
             self._count_video(row)
-            if row.get("duration_mismatch") is not None:
+            if row.duration_mismatch is not None:
                 self.summary.duration_mismatch += 1
-                tqdm.write(f"duration: {row['warning']}", file=sys.stderr)
-            if row["status"] in (DONE, NO_SPEECH):
+                tqdm.write(f"duration: {row.warning}", file=sys.stderr)
+            if row.has_dub:
                 self.summary.add_coverage(row)
-                for note in (row.get("quality_flags") or {}).values():
-                    tqdm.write(f"clip {row['clip_id']}: {note}", file=sys.stderr)
-            if row["status"] == DONE:
+                for note in row.quality_flags.values():
+                    tqdm.write(f"clip {row.clip_id}: {note}", file=sys.stderr)
+            if row.status == Status.DONE:
                 self.summary.done += 1
-            elif row["status"] == NO_SPEECH:
-                self.summary.no_speech[row["reason"]] += 1
-                tqdm.write(f"no speech: {row['error']}", file=sys.stderr)
-            elif row["status"] == MISSING:
+            elif row.status == Status.NO_SPEECH:
+                self.summary.nothing_spoken[str(row.reason)] += 1
+                tqdm.write(f"no speech: {row.note}", file=sys.stderr)
+            elif row.status == Status.MISSING_AUDIO:
                 self.summary.missing += 1
-                tqdm.write(f"missing: {row['error']}", file=sys.stderr)
+                tqdm.write(f"missing: {row.error}", file=sys.stderr)
             else:
-                self.summary.failed[row["reason"]] += 1
+                self.summary.failed[str(row.reason)] += 1
                 if not quiet:
-                    tqdm.write(f"failed: {row['error']}", file=sys.stderr)
+                    tqdm.write(f"failed: {row.error}", file=sys.stderr)
             self.bar.update(1)
 
-    def stream(self) -> Iterator[list[tuple[Any, Any]]]:
+    def stream(self) -> Iterator[list[Decoded]]:
         """The batches of (clip, audio or error) to dub, decoded ahead by a thread; an archive error ends it and
         is kept in ``stream_errors``."""
-        def until_error(pairs: Iterator[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+        def until_error(pairs: Iterator[Decoded]) -> Iterator[Decoded]:
             try:
                 yield from pairs
             except DataError as exc:
@@ -253,7 +265,7 @@ class _Run:
         pairs = ((c, a) for c, a in self.dataset.stream(self.opts.split) if c.id in self.todo)
         return prefetched(batched(until_error(pairs), self.opts.batch_clips), depth=2)
 
-    def first_batch(self, batches: Iterator[list[tuple[Any, Any]]]) -> list[tuple[Any, Any]] | None:
+    def first_batch(self, batches: Iterator[list[Decoded]]) -> list[Decoded] | None:
         """The first batch, read before any model loads: an archive error before any clip, or a selection none
         of whose clips has audio (an archive yields the missing clips last), is raised here."""
         first = next(batches, None)
@@ -299,18 +311,18 @@ class _Run:
             self.lock = None
 
 
-def has_subtitles(row: dict[str, Any], out: Path) -> bool:
-    """Whether a finished clip's row names its English SubRip file and the file is there (to mux a video)."""
-    srt = (row.get("subtitles") or {}).get("en_srt")
-    return bool(srt) and (out / srt).is_file()
+def has_subtitles(row: ClipRecord, out: Path) -> bool:
+    """Whether a finished clip's record names its English SubRip file and the file is there (to mux a video)."""
+    return row.subtitles is not None and bool(row.subtitles.en_srt) and (out / row.subtitles.en_srt).is_file()
 
 
-def lacks_video(row: dict[str, Any], out: Path, dataset: Any) -> bool:
+def lacks_video(row: ClipRecord, out: Path, dataset: Dataset) -> bool:
     """A finished clip whose dubbed video is not on disk although the dataset now holds its video clip."""
-    return not (row.get("video") and (out / row["video"]).is_file()) and dataset.has_video(row["clip_id"])
+    path = row.video.path if row.video is not None else None
+    return not (path and (out / path).is_file()) and dataset.has_video(row.clip_id)
 
 
-def run_split(opts: RunOptions, pipeline: Any = None) -> RunSummary:
+def run_split(opts: RunOptions, pipeline: DubPipeline | None = None) -> RunSummary:
     """Dub the selected clips not yet finished; returns the summary (also written to ``summary.json``).
 
     Three things overlap, each bounded: a thread decodes the next batches of audio (two ahead), the main

@@ -6,14 +6,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from baseline_dub.outputs.record import ClipRecord
+
 
 @dataclass
 class RunSummary:
     """Counts and cost of one run.
 
     ``already_done`` are clips a previous run finished (``done`` or ``no_speech``), skipped now;
-    ``no_speech`` counts, by reason, the clips with nothing to speak (dubbed as their backing alone: an
-    outcome, not a failure); ``duration_mismatch`` the clips whose audio length differs from the
+    ``nothing_spoken`` counts ``no_speech`` rows by reason: the clips with nothing to speak (dubbed as their
+    backing alone: an outcome, not a failure); ``duration_mismatch`` the clips whose audio length differs from the
     annotation's times; ``skipped_entries`` the split's malformed annotation entries left out (each as
     ``baseline-dub data check`` prints it), listed in ``summary.json`` under ``skipped_entry_list``;
     ``missing_video`` counts, by reason, the clips dubbed without their video (``--video``: no video clip in
@@ -27,7 +29,7 @@ class RunSummary:
     done: int = 0
     missing: int = 0
     failed: Counter = field(default_factory=Counter)
-    no_speech: Counter = field(default_factory=Counter)
+    nothing_spoken: Counter = field(default_factory=Counter)
     missing_video: Counter = field(default_factory=Counter)
     videos_added: int = 0
     duration_mismatch: int = 0
@@ -48,8 +50,8 @@ class RunSummary:
         return sum(self.failed.values())
 
     @property
-    def n_no_speech(self) -> int:
-        return sum(self.no_speech.values())
+    def n_nothing_spoken(self) -> int:
+        return sum(self.nothing_spoken.values())
 
     @property
     def rtf(self) -> float:
@@ -61,14 +63,14 @@ class RunSummary:
         """Seconds of source speech under a dubbed utterance over all speech seconds of the clips dubbed now."""
         return self.covered_seconds / self.speech_seconds if self.speech_seconds else None
 
-    def add_coverage(self, row: dict[str, Any]) -> None:
+    def add_coverage(self, row: ClipRecord) -> None:
         """Count a finished clip's coverage figures and quality flags."""
-        for flag in row.get("quality_flags") or {}:
+        for flag in row.quality_flags:
             self.quality_flags[flag] += 1
-        speech = row.get("speech_seconds") or 0.0
+        speech = row.speech_seconds or 0.0
         self.speech_seconds += speech
-        self.covered_seconds += row.get("covered_seconds") or 0.0
-        self.en_words += (row.get("en_words_per_speech_second") or 0.0) * speech
+        self.covered_seconds += row.covered_seconds or 0.0
+        self.en_words += (row.en_words_per_speech_second or 0.0) * speech
 
     def _coverage_line(self) -> str:
         cov = self.overall_coverage
@@ -81,15 +83,16 @@ class RunSummary:
     def lines(self) -> list[str]:
         """The printed summary, one figure a line."""
         failed = ", ".join(f"{k}: {v}" for k, v in sorted(self.failed.items())) or "none"
-        quiet = ", ".join(f"{k}: {v}" for k, v in sorted(self.no_speech.items()))
-        finished = self.done + self.n_no_speech + self.n_failed
+        quiet = ", ".join(f"{k}: {v}" for k, v in sorted(self.nothing_spoken.items()))
+        finished = self.done + self.n_nothing_spoken + self.n_failed
         per_hour = 3600 * finished / self.wall_seconds if self.wall_seconds else 0.0
         where = f"listed under skipped_entry_list in {self.summary_path or 'summary.json'}"
         return [
             f"profile          {self.profile}",
             f"clips selected   {self.selected} (finished before this run: {self.already_done})",
             f"done             {self.done}",
-            f"no speech        {self.n_no_speech}" + (f" ({quiet}; dubbed as their backing alone)" if quiet else ""),
+            f"no speech        {self.n_nothing_spoken}"
+            + (f" ({quiet}; dubbed as their backing alone)" if quiet else ""),
             f"missing audio    {self.missing}",
             *([f"no video         {sum(self.missing_video.values())} ("
                + ", ".join(f"{k}: {v}" for k, v in sorted(self.missing_video.items()))
@@ -111,7 +114,7 @@ class RunSummary:
     def as_dict(self) -> dict[str, Any]:
         """The ``summary.json`` object."""
         return {"selected": self.selected, "already_done": self.already_done, "done": self.done,
-                "no_speech": dict(self.no_speech), "missing_audio": self.missing, "failed": dict(self.failed),
+                "no_speech": dict(self.nothing_spoken), "missing_audio": self.missing, "failed": dict(self.failed),
                 "missing_video": dict(self.missing_video), "videos_added": self.videos_added,
                 "duration_mismatch": self.duration_mismatch, "skipped_entries": len(self.skipped_entries),
                 "skipped_entry_list": list(self.skipped_entries), "audio_seconds": self.audio_seconds,
