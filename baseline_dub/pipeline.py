@@ -62,11 +62,11 @@ class _Work:
     translations: list[Translation] = field(default_factory=list)
     syntheses: list[Synthesis | None] = field(default_factory=list)
     error: BaselineDubError | None = None
-    no_speech: NothingToSpeak | None = None  # the first stage that left the clip nothing to speak says why
+    nothing_spoken: NothingToSpeak | None = None  # the first stage that left the clip nothing to speak says why
 
     def nothing_to_speak(self, why: NothingToSpeak | None) -> None:
-        if self.no_speech is None:
-            self.no_speech = why
+        if self.nothing_spoken is None:
+            self.nothing_spoken = why
 
 
 def _as_error(stage: str, exc: Exception, clip: str | None) -> BaselineDubError:
@@ -197,13 +197,13 @@ class DubPipeline:
             placements=tuple(per_segment), clip_id=item.clip_id, diarization=w.diarization,
             notes=dict(item.notes), overlong_rule=cfg.overlong, fit_duration=cfg.fit_duration,
             limiter_reduction_db=round(result.limiter_reduction_db, 2),
-            nothing_spoken=w.no_speech.reason if w.no_speech else None,
-            note=w.no_speech.note(item.clip_id) if w.no_speech else None,
+            nothing_spoken=w.nothing_spoken.reason if w.nothing_spoken else None,
+            note=w.nothing_spoken.note(item.clip_id) if w.nothing_spoken else None,
         )
 
     # -- public ------------------------------------------------------------------------------
     def dub_batch(self, items: Sequence[DubInput]) -> list[Dub | BaselineDubError]:
-        """Dub several clips stage by stage; each result is a ``Dub`` (``no_speech`` set when nothing was
+        """Dub several clips stage by stage; each result is a ``Dub`` (``nothing_spoken`` set when nothing was
         spoken) or the error that stopped that clip. No clip's result depends on the others in the batch."""
         works = [_Work(item) for item in items]
         for w in works:

@@ -168,10 +168,10 @@ def test_a_dub_with_fewer_speakers_than_expected_carries_the_diarizations_senten
     diarization = Diarization((Segment(0.5, 2.0, "SPEAKER_00"),), 2, 1, FEWER, ((0.5, 2.0),))
     dub = _pipeline(diarization, [_line("Good morning.")]).dub(
         DubInput(audio=_tone(3.0, 200.0, channels=2), clip_id="ab/cd", multi_speaker=True, num_speakers=2))
-    assert dub.diarization is diarization and dub.no_speech is None
+    assert dub.diarization is diarization and dub.nothing_spoken is None
     record = dub.record()
-    assert record["quality_flags"]["fewer_speakers"] == FEWER
-    assert record["speakers_expected"] == 2 and record["speakers_found"] == 1
+    assert record.quality_flags["fewer_speakers"] == FEWER
+    assert record.speakers_expected == 2 and record.speakers_found == 1
 
 
 @pytest.mark.parametrize("segments,lines,reason,why", [
@@ -185,7 +185,7 @@ def test_a_clip_with_nothing_to_speak_is_dubbed_with_its_backing_and_says_why(
         segments: tuple[Segment, ...], lines: list[Translation], reason: str, why: str) -> None:
     source = _tone(3.0, 200.0, channels=2)
     dub = _pipeline(Diarization(segments, None, len(segments)), lines).dub(DubInput(audio=source, clip_id="ab/cd"))
-    assert dub.no_speech == reason
+    assert dub.nothing_spoken == reason
     assert dub.note == f"clip ab/cd: {why}; the dub is the clip's backing alone, at the source's loudness"
-    assert dub.placements == tuple({} for _ in segments)
+    assert dub.placements == tuple(None for _ in segments)
     assert dub.dub_lufs == pytest.approx(dub.source_lufs, abs=0.1)

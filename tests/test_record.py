@@ -20,7 +20,6 @@ from baseline_dub.outputs.record import (
     RUN_KEYS,
     SCHEMA,
     ClipRecord,
-    NothingSpoken,
     SegmentRecord,
     Status,
     SubtitlePaths,
@@ -34,7 +33,7 @@ from baseline_dub.runner.manifest import ManifestWriter, done_ids, read_manifest
 from baseline_dub.runner.summary import RunSummary
 from baseline_dub.stages.diarize import Diarization
 from baseline_dub.stages.remix import RemixResult, remix
-from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
+from baseline_dub.stages.types import NothingSpoken, Segment, Stems, Synthesis, Translation
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_ROWS = Path(__file__).resolve().parent / "data" / "manifest_schema0.jsonl"

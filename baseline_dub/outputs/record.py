@@ -32,14 +32,6 @@ class Status(StrEnum):
     MISSING_AUDIO = "missing_audio"
 
 
-class NothingSpoken(StrEnum):
-    """The ``reason`` of a ``no_speech`` row (``Dub.nothing_spoken``): why the dub speaks nothing."""
-
-    SPEECH_NOT_FOUND = "no_speech"  # diarization / voice activity found no speech in the separated vocals
-    NO_USABLE_TEXT = "no_usable_text"  # Whisper's rules refused every segment's text
-    NO_SYNTHESIS = "no_synthesis"  # there was text, but no synthesis made sound
-
-
 # Statuses with an output that a rerun keeps: a clip with no speech is an outcome, recorded once.
 FINISHED = (Status.DONE, Status.NO_SPEECH)
 

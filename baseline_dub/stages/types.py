@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from baseline_dub.audio import Audio
+
+
+class NothingSpoken(StrEnum):
+    """The ``reason`` of a ``no_speech`` row (``Dub.nothing_spoken``): why the dub speaks nothing."""
+
+    SPEECH_NOT_FOUND = "no_speech"  # diarization / voice activity found no speech in the separated vocals
+    NO_USABLE_TEXT = "no_usable_text"  # Whisper's rules refused every segment's text
+    NO_SYNTHESIS = "no_synthesis"  # there was text, but no synthesis made sound
 
 
 @dataclass(frozen=True)
@@ -72,11 +81,11 @@ class Synthesis:
 
 @dataclass(frozen=True)
 class NothingToSpeak:
-    """Why a stage's result leaves a clip nothing to speak: ``reason`` the code (``no_speech``, ``no_usable_text``,
-    ``no_synthesis``: the ``Dub``'s ``no_speech``) and ``why`` the sentence. Such a clip is an outcome, not an
+    """Why a stage's result leaves a clip nothing to speak: ``reason`` (:class:`NothingSpoken`: the ``Dub``'s
+    ``nothing_spoken``) and ``why`` the sentence. Such a clip is an outcome, not an
     error: it still goes through the remix with nothing placed, so its dub is its backing alone."""
 
-    reason: str
+    reason: NothingSpoken
     why: str
 
     def note(self, clip_id: str | None = None) -> str:

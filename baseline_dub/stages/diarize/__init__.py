@@ -47,7 +47,7 @@ from baseline_dub.errors import ConfigError
 from baseline_dub.models.store import Store
 from baseline_dub.stages.diarize.evaluation import build_conversation, channel_reference, diarization_error_rate
 from baseline_dub.stages.diarize.utterances import split_utterances
-from baseline_dub.stages.types import NothingToSpeak, Segment
+from baseline_dub.stages.types import NothingSpoken, NothingToSpeak, Segment
 
 __all__ = ["Backend", "Diarization", "Diarizer", "SegmentRules", "SpeakerCountWarning", "SpeechDetector",
            "build_conversation", "channel_reference", "clean_segments", "diarization_error_rate", "load_diarizer",
@@ -160,7 +160,9 @@ class Diarization:
 
     def nothing_to_speak(self) -> NothingToSpeak | None:
         """``no_speech`` when no segment was found (the clip has nothing to translate), else ``None``."""
-        return None if self.segments else NothingToSpeak("no_speech", "no speech found in the separated vocals")
+        if self.segments:
+            return None
+        return NothingToSpeak(NothingSpoken.SPEECH_NOT_FOUND, "no speech found in the separated vocals")
 
 
 class SpeechDetector:

@@ -50,7 +50,7 @@ from baseline_dub.stages.synthesize.reference import (
 )
 from baseline_dub.stages.synthesize.text import normalize_text, split_chunks
 from baseline_dub.stages.synthesize.voice_search import VoiceChoice, assign_distinct
-from baseline_dub.stages.types import NothingToSpeak, Segment, Synthesis, Translation
+from baseline_dub.stages.types import NothingSpoken, NothingToSpeak, Segment, Synthesis, Translation
 
 __all__ = [
     "BACKENDS", "TRIM_TOP_DB", "Backend", "PreparedReference", "Spoken", "Synthesizer", "VoiceChoice",
@@ -160,7 +160,7 @@ def no_synthesis(syntheses: Sequence[Synthesis | None]) -> NothingToSpeak | None
     if any(s is not None and s.audio is not None for s in syntheses):
         return None
     reasons = sorted({s.skipped or "no audio" for s in syntheses if s is not None})
-    return NothingToSpeak("no_synthesis", f"no synthesis produced speech ({', '.join(reasons)})")
+    return NothingToSpeak(NothingSpoken.NO_SYNTHESIS, f"no synthesis produced speech ({', '.join(reasons)})")
 
 
 def load_synthesizer(config: Config, store: Store) -> Synthesizer:

@@ -31,7 +31,7 @@ from baseline_dub.stages.translate.openai_engine import (
     load_openai_translator,
     read_whisper_checkpoint,
 )
-from baseline_dub.stages.types import NothingToSpeak, Translation
+from baseline_dub.stages.types import NothingSpoken, NothingToSpeak, Translation
 
 __all__ = ["NO_TRANSLATE", "TASKS", "EngineBase", "Translator", "WhisperTranslator", "_dims_name",
            "english_evidence", "load_translator", "looks_english", "no_usable_text", "read_whisper_checkpoint"]
@@ -96,7 +96,7 @@ def no_usable_text(translations: Sequence[Translation]) -> NothingToSpeak | None
     if not translations or any(t.text for t in translations):
         return None
     reasons = sorted({t.skipped or "empty" for t in translations})
-    return NothingToSpeak("no_usable_text", f"Whisper gave no usable English text ({', '.join(reasons)})")
+    return NothingToSpeak(NothingSpoken.NO_USABLE_TEXT, f"Whisper gave no usable English text ({', '.join(reasons)})")
 
 
 def load_translator(config: Config, store: Store) -> EngineBase:
