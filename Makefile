@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.setup-stamp
 MODELS_STAMP := models/.offline-stamp
-BROWSER_DIR := tests/browser
+BROWSER_DIR := tests/support/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.install-stamp
 SPLIT ?= test
 DATA ?=
@@ -43,7 +43,7 @@ $(MODELS_STAMP): $(SETUP_STAMP) configs/models.yaml
 	@touch $@
 
 # The browser tests' tools: Debian php-cli, chromium, nodejs and npm when missing (checked on every run,
-# installed only if absent), and the pinned playwright-core of tests/browser/package-lock.json (once per lock).
+# installed only if absent), and the pinned playwright-core of tests/support/browser/package-lock.json (once per lock).
 browser-tools: $(BROWSER_STAMP)
 
 browser-apt:

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REAL_DIR
 
 from baseline_dub.audio import (
     SILENCE_LUFS,
@@ -21,6 +20,7 @@ from baseline_dub.audio import (
     write_audio,
 )
 from baseline_dub.errors import AudioError
+from support.shared import REAL_DIR
 
 REAL = [p for p in sorted(REAL_DIR.glob("*/*")) if p.suffix in (".wav", ".ogg", ".mp3", ".flac")]
 

@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from paper_models import write_community1_pipeline
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
@@ -30,6 +29,7 @@ from baseline_dub.errors import ChecksumError, ConfigError
 from baseline_dub.models.store import ModelEntry, Store, load_registry, sha256_tree
 from baseline_dub.stages.diarize import load_diarizer
 from baseline_dub.stages.types import Segment
+from support.paper_models import write_community1_pipeline
 
 NAME = "tiny-pyannote-pipeline"
 HALF = 4.0  # seconds of each voice in the test input

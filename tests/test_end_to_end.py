@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_harness import open_report
-from video_support import streams
 
 from baseline_dub.audio import load_audio, loudness
 from baseline_dub.config import PROJECT_ROOT
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.stages.synthesize.voices import VoiceRecipe
+from support.browser_harness import open_report
+from support.video import streams
 
 BIN = Path(sys.executable).parent
 

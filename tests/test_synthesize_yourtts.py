@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from paper_models import YOURTTS_LANGUAGES, write_yourtts_release
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError
 from baseline_dub.models.store import ModelEntry, Store, load_registry, sha256_tree
+from support.paper_models import YOURTTS_LANGUAGES, write_yourtts_release
 
 
 @pytest.fixture(scope="module")
