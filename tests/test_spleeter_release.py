@@ -28,6 +28,7 @@ from baseline_dub.stages.separate import load_separator
 from baseline_dub.stages.separate import tf_bundle as tb
 from baseline_dub.stages.separate import weights as sw
 from support import paper_models
+from support import tf_writer as tw
 
 # sha256 of the real files, as ../shared/data/real/README.md lists them
 RELEASE_SHA256 = {
@@ -175,7 +176,7 @@ def _tar(path: Path, members: dict[str, bytes], link: str | None = None) -> Path
 def small_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The files of a small checkpoint (two tensors) with Deezer's file names."""
     folder = tmp_path_factory.mktemp("small")
-    tb.write_checkpoint(folder / "model", {"a/kernel": np.arange(6, dtype=np.float32).reshape(2, 3),
+    tw.write_checkpoint(folder / "model", {"a/kernel": np.arange(6, dtype=np.float32).reshape(2, 3),
                                            "global_step": np.array(5, np.int64)})
     files = {p.name: p.read_bytes() for p in folder.iterdir()}
     return {**files, "checkpoint": b'model_checkpoint_path: "model"\nall_model_checkpoint_paths: "model"\n'}
