@@ -1,4 +1,8 @@
-"""Shared fixtures: the real audio in ../shared/data/real and the offline model store."""
+"""Shared fixtures: the real audio in ../shared/data/real and the offline model store.
+
+A test that uses ``store`` or ``real_dir`` (directly or through another fixture here) is marked ``weights``, and
+``pytest --fast`` (``make test-fast``) leaves it out: see ``support/fast.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from baseline_dub.config import PROJECT_ROOT, load_config
+from baseline_dub.config import load_config
 from baseline_dub.models.store import Store
 
-REAL_DIR = Path(os.environ.get("BASELINE_DUB_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "real"))
-JA_SPEECH = sorted((REAL_DIR / "ja_speech").glob("*.wav"))
-MUSIC = sorted((REAL_DIR / "music").glob("*.ogg"))
+pytest_plugins = ["support.fast"]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -32,6 +34,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
+    from support.shared import REAL_DIR  # imported here: ``--fast`` sets where it points before any test runs
+
     if not REAL_DIR.is_dir():
         pytest.fail(f"real test audio not found at {REAL_DIR}; the tests need ../shared beside the checkout")
     return REAL_DIR

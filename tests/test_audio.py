@@ -41,6 +41,7 @@ def test_real_dir_has_each_format(real_dir: Path) -> None:
 
 
 # Without ../shared the list is empty: one case that fails (never an empty, silently skipped parametrize).
+@pytest.mark.weights  # ../shared's real audio
 @pytest.mark.parametrize("path", REAL or [None], ids=[p.name for p in REAL] or ["no-real-audio"])
 def test_decode_every_real_file(path: Path | None) -> None:
     if path is None:

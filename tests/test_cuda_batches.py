@@ -16,7 +16,7 @@ import pytest
 
 from support import hostile_split
 
-pytestmark = pytest.mark.cuda
+pytestmark = [pytest.mark.cuda, pytest.mark.weights]
 BIN = Path(sys.executable).parent
 
 

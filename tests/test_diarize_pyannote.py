@@ -125,6 +125,7 @@ def _telemetry_state(env: dict[str, str]) -> str:
     return proc.stdout.strip()
 
 
+@pytest.mark.slow  # three Python processes import pyannote.audio
 def test_pyannote_telemetry_is_off_unless_the_user_opts_in() -> None:
     assert _telemetry_state({}) == "False"  # pyannote's own default is on (its telemetry/config.yaml)
     assert _telemetry_state({"PYANNOTE_METRICS_ENABLED": "1"}) == "True"

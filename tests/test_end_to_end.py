@@ -48,6 +48,7 @@ def make_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     return out, proc
 
 
+@pytest.mark.weights
 def test_make_baseline_dubs_every_clip(make_run, sample):
     out, proc = make_run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -96,6 +97,7 @@ def test_make_baseline_dubs_every_clip(make_run, sample):
         sample.has_audio(c.id) for c in clips)
 
 
+@pytest.mark.weights
 def test_rerun_does_nothing_twice(make_run):
     out, _ = make_run
     before = _rows(out / "test")
@@ -107,6 +109,7 @@ def test_rerun_does_nothing_twice(make_run):
     assert len(done_after) == len([r for r in before if r["status"] == "done"])  # nothing dubbed again
 
 
+@pytest.mark.weights
 def test_evaluate_writes_a_report_page_that_plays(make_run, sample, tmp_path):
     """``baseline-dub evaluate`` on the sample run: report.html opens from disk in Chromium, every player and
     subtitle resolves (the sample's sources, in a tarball, copied beside the page), a dub plays."""
@@ -127,6 +130,7 @@ def test_evaluate_writes_a_report_page_that_plays(make_run, sample, tmp_path):
     assert len(list((tmp_path / "report" / "media").rglob("*.mp3"))) == 2 * len(done)
 
 
+@pytest.mark.weights
 def test_kill_and_resume_finishes_each_clip_exactly_once(tmp_path, sample):
     out = tmp_path / "run"
     cmd = [str(BIN / "baseline-dub"), "run", "--split", "test", "--out", str(out), "--profile", "offline",
@@ -154,6 +158,7 @@ def test_kill_and_resume_finishes_each_clip_exactly_once(tmp_path, sample):
             assert load_audio(out / row["output"]).frames > 0
 
 
+@pytest.mark.weights
 def test_ray_local_matches_single_process(make_run, tmp_path, sample):
     from baseline_dub.runner.ray_backend import run_split_ray
     from baseline_dub.runner.split import RunOptions
@@ -176,6 +181,7 @@ def test_ray_local_matches_single_process(make_run, tmp_path, sample):
         assert theirs[cid]["worker"].startswith("ray-")
 
 
+@pytest.mark.weights
 def test_dub_clip_api_keeps_every_intermediate(tmp_path, sample):
     from baseline_dub import dub_clip
 
@@ -201,6 +207,7 @@ def test_dub_clip_api_keeps_every_intermediate(tmp_path, sample):
     assert (folder / "vocals.wav").is_file() and (folder / "backing.wav").is_file()
 
 
+@pytest.mark.weights
 def test_dub_clip_api_refuses_non_finite_audio_and_dubs_silence():
     from baseline_dub import dub_clip
     from baseline_dub.audio import Audio

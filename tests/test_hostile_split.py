@@ -22,6 +22,7 @@ from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, _Run
 from support import hostile_split
 
+pytestmark = pytest.mark.weights  # `make baseline`: the offline weights
 BIN = Path(sys.executable).parent
 
 

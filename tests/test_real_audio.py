@@ -19,6 +19,7 @@ import pytest
 from baseline_dub.runner.manifest import read_manifest
 from support import real_dataset
 
+pytestmark = pytest.mark.weights  # `baseline-dub run` on ../shared's audio
 BIN = Path(sys.executable).parent
 SPOKEN = ("single13", "single75", "conversation", "dialogue")
 MIN_COVERAGE = {"single13": 0.8, "single75": 0.8, "conversation": 0.7, "dialogue": 0.7}

@@ -33,14 +33,14 @@ from support.paper_models import YOURTTS_LANGUAGES, write_yourtts_release
 
 
 @pytest.fixture(scope="module")
-def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def tiny_store(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Store:
     root = tmp_path_factory.mktemp("models")
     write_yourtts_release(root / "coqui" / "your_tts", stale_root=root / "elsewhere")
     real = load_registry()
     registry = {"yourtts": real["yourtts"], "resemblyzer-ge2e": real["resemblyzer-ge2e"]}
     (root / "lock.json").write_text(json.dumps({"yourtts": sha256_tree(root / "coqui" / "your_tts")}))
     (root / "resemblyzer").mkdir()
-    (root / "resemblyzer" / "pretrained.pt").symlink_to(Store().path("resemblyzer-ge2e"))
+    (root / "resemblyzer" / "pretrained.pt").symlink_to(store.path("resemblyzer-ge2e"))
     return Store(root=root, registry=registry)
 
 
