@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SETUP_STAMP := $(VENV)/.setup-stamp
 MODELS_STAMP := models/.offline-stamp
-BROWSER_DIR := tests/browser
+BROWSER_DIR := tests/support/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.install-stamp
 SPLIT ?= test
 DATA ?=
@@ -19,7 +19,7 @@ VIDEO ?= 1
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup models browser-tools browser-apt test baseline lint mushra evaluate bench sample clean gpu-check
+.PHONY: setup models browser-tools browser-apt test test-fast baseline lint mushra evaluate bench sample clean gpu-check
 
 setup: $(SETUP_STAMP)
 
@@ -43,7 +43,7 @@ $(MODELS_STAMP): $(SETUP_STAMP) configs/models.yaml
 	@touch $@
 
 # The browser tests' tools: Debian php-cli, chromium, nodejs and npm when missing (checked on every run,
-# installed only if absent), and the pinned playwright-core of tests/browser/package-lock.json (once per lock).
+# installed only if absent), and the pinned playwright-core of tests/support/browser/package-lock.json (once per lock).
 browser-tools: $(BROWSER_STAMP)
 
 browser-apt:
@@ -61,6 +61,11 @@ $(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json |
 
 test: models browser-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The tests that need no weights, no ../shared and no browser tools and are not slow (tests/support/fast.py):
+# after `make setup` alone, in under a minute; the weights and ../shared are put out of reach while they run.
+test-fast: setup
+	$(BIN)/pytest --fast $(PYTEST_ARGS)
 
 baseline: models
 	@video=""; if [ "$(VIDEO)" != 0 ] && $(BIN)/python -c "import sys; from baseline_dub.data.dataset import \

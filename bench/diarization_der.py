@@ -27,6 +27,7 @@ speaker each is right (test_ja_1 is an informal recording, probably with two or 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -36,15 +37,12 @@ from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import PROJECT_ROOT
 from baseline_dub.models.profiles import resolve_config
 from baseline_dub.models.store import Store
-from baseline_dub.stages.diarize import (
-    Diarizer,
-    build_conversation,
-    channel_reference,
-    diarization_error_rate,
-    load_diarizer,
-)
+from baseline_dub.stages.diarize import Diarizer, load_diarizer
 from baseline_dub.stages.separate import Separator, load_separator
 from baseline_dub.stages.types import Segment
+
+sys.path.insert(0, str(PROJECT_ROOT / "tests"))  # tests/support: the DER and the reference turns
+from support.diarization import build_conversation, channel_reference, diarization_error_rate  # noqa: E402
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 VOICES = {"F": "common_voice_ja_38843402_16k.wav", "M": "common_voice_ja_38853932_16k.wav",

@@ -39,6 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the DER of the device's diarization against the CPU's
 from pipeline_speed import inputs  # noqa: E402
 
 
@@ -128,7 +129,7 @@ def _worst(values: list[float], worst: Callable[[list[float]], float]) -> float 
 
 def agreement(cpu_dubs: list, dev_dubs: list) -> Agreement:
     """Per-stage agreement of the device's dubs with the CPU's, worst clip first (printed and returned)."""
-    from baseline_dub.stages.diarize import diarization_error_rate
+    from support.diarization import diarization_error_rate
 
     pairs = [(a, b) for a, b in zip(cpu_dubs, dev_dubs, strict=True) if hasattr(a, "audio") and hasattr(b, "audio")]
     print(f"agreement over {len(pairs)} clips dubbed on both (of {len(cpu_dubs)})")

@@ -1,6 +1,6 @@
 """What the dub says on real speech: speech coverage, English words per speech second, synthesis WER, speakers.
 
-Builds the real-audio test set (``tests/real_dataset.py``: real Japanese speech, a J-Moshi dialogue, music
+Builds the real-audio test set (``tests/support/real_dataset.py``: real Japanese speech, a J-Moshi dialogue, music
 and noise from ``../shared/data/real``, in the Anim-400K layout) in a temporary folder, dubs each clip with
 the annotation's hints (as ``run`` does) and prints per clip and overall: status and flags, seconds of
 source speech (VAD on the separated vocals), coverage (the share of it under a dubbed utterance), English
@@ -48,11 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-wer", action="store_true", help="skip the synthesis WER (Whisper listening)")
     args = parser.parse_args(argv)
 
-    import real_dataset
-
     from baseline_dub.config import load_config
     from baseline_dub.data.dataset import Dataset
     from baseline_dub.pipeline import DubPipeline, clip_input
+    from support import real_dataset
 
     work = Path(tempfile.mkdtemp(prefix="bench-coverage-"))
     ids = real_dataset.build(work)

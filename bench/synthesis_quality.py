@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "ja_speech"
+sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the two-speaker mixtures
 RATE = 16000
 LABELS = {"common_voice_ja_38833628_16k": "unclear", "common_voice_ja_38843402_16k": "female",
           "common_voice_ja_38853932_16k": "male", "common_voice_ja_38898180_16k": "male",
@@ -98,8 +99,8 @@ def words(text: str) -> str:
 def build_cases(folder: Path, per_ref: int) -> tuple[Path, dict]:
     """Choice/held-out halves of every reference, the mixtures, the sentences: ``cases.npz`` + ``.json``."""
     from baseline_dub.audio import Audio, load_audio
-    from baseline_dub.stages.diarize import build_conversation
     from baseline_dub.stages.synthesize.reference import trim_silence
+    from support.diarization import build_conversation
 
     arrays, speech = {}, {}
     for name in LABELS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +21,10 @@ import numpy as np
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import PROJECT_ROOT, load_config
 from baseline_dub.models.store import Store
-from baseline_dub.stages.translate import english_evidence, load_translator, looks_english
+from baseline_dub.stages.translate import load_translator
+
+sys.path.insert(0, str(PROJECT_ROOT / "tests"))  # tests/support: the English test of a line
+from support.english import english_evidence, looks_english  # noqa: E402
 
 REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
 

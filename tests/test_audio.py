@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import REAL_DIR
 
 from baseline_dub.audio import (
     SILENCE_LUFS,
@@ -22,6 +21,7 @@ from baseline_dub.audio import (
     write_audio,
 )
 from baseline_dub.errors import AudioError
+from support.shared import REAL_DIR
 
 REAL = [p for p in sorted(REAL_DIR.glob("*/*")) if p.suffix in (".wav", ".ogg", ".mp3", ".flac")]
 
@@ -42,6 +42,7 @@ def test_real_dir_has_each_format(real_dir: Path) -> None:
 
 
 # Without ../shared the list is empty: one case that fails (never an empty, silently skipped parametrize).
+@pytest.mark.weights  # ../shared's real audio
 @pytest.mark.parametrize("path", REAL or [None], ids=[p.name for p in REAL] or ["no-real-audio"])
 def test_decode_every_real_file(path: Path | None) -> None:
     if path is None:

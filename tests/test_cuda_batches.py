@@ -1,5 +1,5 @@
 """On a CUDA GPU: ``run --device cuda`` with ``--batch-clips 1`` and ``8`` on the hostile split
-(``tests/hostile_split.py``, every kind of clip in one batch of 8) write the same manifest rows and the same
+(``tests/support/hostile_split.py``, every kind of clip in one batch of 8) write the same manifest rows and the same
 bytes. Marked ``cuda``: skipped where no GPU is visible, a failure there under ``REQUIRE_CUDA=1``
 (``tests/conftest.py``), so that a run meant for the GPU cannot pass by skipping.
 
@@ -12,10 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hostile_split
 import pytest
 
-pytestmark = pytest.mark.cuda
+from support import hostile_split
+
+pytestmark = [pytest.mark.cuda, pytest.mark.weights]
 BIN = Path(sys.executable).parent
 
 

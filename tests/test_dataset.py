@@ -10,28 +10,7 @@ import pytest
 from baseline_dub.data.annotations import SidecarColumns, load_annotations, load_sidecar, parse_timestamp
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.errors import DataError
-
-
-def clip_entry(jp: str, en: str | None = None, start: str = "00:00:01.000", end: str = "00:00:04.500",
-               speakers: list | None = None, **extra) -> dict:
-    entry = {"jp_clip": jp, "en_clip": en or jp.replace("/", "/en-"), "jp_text": "こんにちは",
-             "en_text": "Hello", "jp_start_time": start, "jp_end_time": end,
-             "en_start_time": "0:00:02.000", "en_end_time": "0:00:05.250",
-             "speakers": ["SPEAKER_00"] if speakers is None else speakers}
-    entry.update(extra)
-    return entry
-
-
-def show(name: str, episodes: dict, **extra) -> dict:
-    return {"show": name, "season": f"{name} S1", "genres": [], "characters": {},
-            "episodes": {k: {"url": "u", "synopsis": "", "clips": v} for k, v in episodes.items()}, **extra}
-
-
-def write_annotations(folder: Path, data: dict, name: str = "anim400k_annotations.json") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    return path
+from support.annotations import clip_entry, show, write_annotations
 
 
 @pytest.mark.parametrize("text,seconds", [

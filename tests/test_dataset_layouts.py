@@ -1,5 +1,6 @@
-"""The dataset as it is really downloaded (tests/download_layouts.py, true names): every layout found, which one is
-read and why; missing, truncated and 0-byte data named with what to do; .json.gz, older and several annotations."""
+"""The dataset as it is really downloaded (tests/support/download_layouts.py, true names): every layout found,
+which one is read and why; missing, truncated and 0-byte data named with what to do; .json.gz, older and several
+annotations."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from download_layouts import ANNOTATIONS, AUDIO, LAYOUTS, PARTS, VIDEO, build, extract, hf_download, write_parts
 
 from baseline_dub.audio import Audio
 from baseline_dub.cli import main
@@ -20,6 +20,7 @@ from baseline_dub.config import SAMPLE_DIR
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.data.sources import FolderSource, NoSource, TarSource
 from baseline_dub.errors import AudioError, DataError
+from support.download_layouts import ANNOTATIONS, AUDIO, LAYOUTS, PARTS, VIDEO, build, extract, hf_download, write_parts
 
 SAMPLE = Dataset.open(None)
 TEST_IDS = [c.id for c in SAMPLE.clips("test")]

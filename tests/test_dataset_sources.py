@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from test_dataset import clip_entry, show, write_annotations
 
 from baseline_dub.audio import Audio
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.data.parts import part_files
 from baseline_dub.data.sources import ConcatReader, FolderSource, TarSource
 from baseline_dub.errors import AudioError, DataError, MissingAudioError, UnsafeArchiveError
+from support.annotations import clip_entry, show, write_annotations
 
 RATE = 8000
 # annotation order; "cc/gone" has no audio anywhere, "dd/bad" has undecodable bytes

@@ -8,12 +8,12 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from video_support import make_mp4
 
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.data.sources import FolderSource, NoSource, TarSource
 from baseline_dub.errors import MissingVideoError
 from baseline_dub.outputs.video import probe_video
+from support.video import make_mp4
 
 ANNOTATIONS = ('{"train": [], "val": [], "test": [{"show": "S", "episodes": {"1": {"clips": [{"jp_clip": "aa/aa-1", '
                '"en_clip": "bb/bb-1", "jp_text": "x", "en_text": "y", "jp_start_time": "00:00:01.000", '

@@ -12,14 +12,11 @@ import pytest
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.cli import main
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.diarize import (
-    SegmentRules,
-    build_conversation,
-    clean_segments,
-    diarization_error_rate,
-)
+from baseline_dub.stages.diarize import SegmentRules, clean_segments
 from baseline_dub.stages.diarize.offline import powerset_to_multilabel, window_starts
+from baseline_dub.stages.diarize.runs import mask_runs
 from baseline_dub.stages.types import Segment
+from support.diarization import build_conversation, diarization_error_rate
 
 RULES = SegmentRules(min_segment_seconds=0.5, merge_gap_seconds=0.3, overlap="drop")
 FEMALE = "common_voice_ja_38843402_16k.wav"
@@ -100,6 +97,12 @@ def test_diarization_error_rate_on_a_hand_computed_case() -> None:
     assert diarization_error_rate(reference, hypothesis, collar=0.25, duration=10.0) == pytest.approx(4.25 / 8)
     assert diarization_error_rate(reference, [Segment(0, 4, "x"), Segment(5, 10, "y")], collar=0.0) == 0.0
     assert diarization_error_rate(reference, [], collar=0.0, duration=10.0) == pytest.approx(1.0)
+
+
+def test_mask_runs_finds_every_run_with_exclusive_ends() -> None:
+    assert mask_runs(np.array([0, 1, 1, 0, 0, 1, 0, 1, 1, 1], bool)) == [(1, 3), (5, 6), (7, 10)]
+    assert mask_runs(np.ones(4, bool)) == [(0, 4)]  # a run to the last frame ends past it
+    assert mask_runs(np.zeros(5, bool)) == [] and mask_runs(np.zeros(0, bool)) == []
 
 
 def test_bad_overlap_rule_is_a_config_error() -> None:

@@ -15,8 +15,9 @@ import pytest
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import DiarizeConfig
-from baseline_dub.stages.diarize import Diarizer, channel_reference, diarization_error_rate
+from baseline_dub.stages.diarize import Diarizer
 from baseline_dub.stages.types import Segment
+from support.diarization import channel_reference, diarization_error_rate
 
 OWN_SPEECH_SECONDS = 1.5
 SINGLE_SPEAKERS = ["common_voice_ja_38833628_16k.wav", "common_voice_ja_38843402_16k.wav",

@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from paper_models import write_community1_pipeline
 
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import load_config
@@ -30,6 +29,7 @@ from baseline_dub.errors import ChecksumError, ConfigError
 from baseline_dub.models.store import ModelEntry, Store, load_registry, sha256_tree
 from baseline_dub.stages.diarize import load_diarizer
 from baseline_dub.stages.types import Segment
+from support.paper_models import write_community1_pipeline
 
 NAME = "tiny-pyannote-pipeline"
 HALF = 4.0  # seconds of each voice in the test input
@@ -125,6 +125,7 @@ def _telemetry_state(env: dict[str, str]) -> str:
     return proc.stdout.strip()
 
 
+@pytest.mark.slow  # three Python processes import pyannote.audio
 def test_pyannote_telemetry_is_off_unless_the_user_opts_in() -> None:
     assert _telemetry_state({}) == "False"  # pyannote's own default is on (its telemetry/config.yaml)
     assert _telemetry_state({"PYANNOTE_METRICS_ENABLED": "1"}) == "True"

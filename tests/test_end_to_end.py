@@ -14,8 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_harness import open_report
-from video_support import streams
 
 from baseline_dub.audio import load_audio, loudness
 from baseline_dub.config import PROJECT_ROOT
@@ -23,6 +21,8 @@ from baseline_dub.data.dataset import Dataset
 from baseline_dub.outputs.record import to_json
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.stages.synthesize.voices import VoiceRecipe
+from support.browser_harness import open_report
+from support.video import streams
 
 BIN = Path(sys.executable).parent
 
@@ -54,6 +54,7 @@ def make_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     return out, proc
 
 
+@pytest.mark.weights
 def test_make_baseline_dubs_every_clip(make_run, sample):
     out, proc = make_run
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -102,6 +103,7 @@ def test_make_baseline_dubs_every_clip(make_run, sample):
         sample.has_audio(c.id) for c in clips)
 
 
+@pytest.mark.weights
 def test_rerun_does_nothing_twice(make_run):
     out, _ = make_run
     before = _rows(out / "test")
@@ -113,6 +115,7 @@ def test_rerun_does_nothing_twice(make_run):
     assert len(done_after) == len([r for r in before if r["status"] == "done"])  # nothing dubbed again
 
 
+@pytest.mark.weights
 def test_evaluate_writes_a_report_page_that_plays(make_run, sample, tmp_path):
     """``baseline-dub evaluate`` on the sample run: report.html opens from disk in Chromium, every player and
     subtitle resolves (the sample's sources, in a tarball, copied beside the page), a dub plays."""
@@ -133,6 +136,7 @@ def test_evaluate_writes_a_report_page_that_plays(make_run, sample, tmp_path):
     assert len(list((tmp_path / "report" / "media").rglob("*.mp3"))) == 2 * len(done)
 
 
+@pytest.mark.weights
 def test_kill_and_resume_finishes_each_clip_exactly_once(tmp_path, sample):
     out = tmp_path / "run"
     cmd = [str(BIN / "baseline-dub"), "run", "--split", "test", "--out", str(out), "--profile", "offline",
@@ -160,6 +164,7 @@ def test_kill_and_resume_finishes_each_clip_exactly_once(tmp_path, sample):
             assert load_audio(out / row["output"]).frames > 0
 
 
+@pytest.mark.weights
 def test_ray_local_matches_single_process(make_run, tmp_path, sample):
     from baseline_dub.runner.ray_backend import run_split_ray
     from baseline_dub.runner.split import RunOptions
@@ -182,6 +187,7 @@ def test_ray_local_matches_single_process(make_run, tmp_path, sample):
         assert theirs[cid]["worker"].startswith("ray-")
 
 
+@pytest.mark.weights
 def test_dub_clip_api_keeps_every_intermediate(tmp_path, sample):
     from baseline_dub import dub_clip
 
@@ -207,6 +213,7 @@ def test_dub_clip_api_keeps_every_intermediate(tmp_path, sample):
     assert (folder / "vocals.wav").is_file() and (folder / "backing.wav").is_file()
 
 
+@pytest.mark.weights
 def test_dub_clip_api_refuses_non_finite_audio_and_dubs_silence():
     from baseline_dub import dub_clip
     from baseline_dub.audio import Audio

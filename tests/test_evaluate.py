@@ -214,6 +214,7 @@ def test_evaluate_refuses_to_guess_between_profiles(fake_run, tmp_path, capsys, 
     assert "dubbed with different profiles (offline, paper); pass --profile" in err and not asr_spy
 
 
+@pytest.mark.weights  # the auto profile's ASR is loaded
 def test_a_run_without_a_recorded_profile_is_measured_with_auto(tmp_path, capsys, asr_spy):
     rows = [_row("aa/aa-1", "failed", error="clip aa/aa-1: remix failed")]
     _write_rows(tmp_path / "run" / "test" / "manifest.jsonl", rows)

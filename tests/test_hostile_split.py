@@ -1,4 +1,4 @@
-"""`make baseline` on a split of hostile clips (tests/hostile_split.py, in the exact Anim-400K layout) with the
+"""`make baseline` on a split of hostile clips (tests/support/hostile_split.py, in the exact Anim-400K layout) with the
 real offline weights: silent, 0.05 s, Whisper-refused, 5.1, NaN, truncated and missing clips next to normal
 ones. One row per clip; the same rows and the same output bytes with --batch-clips 1 and 3; outputs that
 honour the umask; shards of one split running at once into one --out."""
@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hostile_split
 import numpy as np
 import pytest
 
@@ -22,7 +21,9 @@ from baseline_dub.data.dataset import Dataset
 from baseline_dub.outputs.record import to_json
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, _Run
+from support import hostile_split
 
+pytestmark = pytest.mark.weights  # `make baseline`: the offline weights
 BIN = Path(sys.executable).parent
 
 

@@ -1,6 +1,6 @@
 """``baseline-dub mushra build``: stimuli, anchors, webMUSHRA YAML and CSV, on a tiny Anim-400K folder.
 
-The fixture is an Anim-400K layout made in tmp_path (``tests/mushra_inputs.py``: annotations JSON +
+The fixture is an Anim-400K layout made in tmp_path (``tests/support/mushra_inputs.py``: annotations JSON +
 extracted ``anim400k_audio_clips/``) whose gold EN audio is real speech (../shared/data/real) over real
 music, or synthetic noise, and fake run folders (baseline with a manifest, one extra system without).
 """
@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-from mushra_inputs import BASELINE_MODELS, A, B, C, D, E, gating_edge_noise
 
 from baseline_dub.audio import Audio, load_audio, loudness, normalize_loudness, write_audio
 from baseline_dub.cli import main
@@ -32,6 +31,7 @@ from baseline_dub.mushra.stimuli import (
     speech_window_start,
 )
 from baseline_dub.mushra.webmushra import MAX_CONDITIONS, mushra_pages
+from support.mushra_inputs import BASELINE_MODELS, A, B, C, D, E, gating_edge_noise
 
 RATE = 48000
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from baseline_dub.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.weights  # the offline profile's weights
 
 
 def test_dub_a_clip_notebook_runs():

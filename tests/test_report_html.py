@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_harness import free_port, open_report
-from video_support import make_mp4
 
 from baseline_dub import cli
 from baseline_dub.audio import Audio, load_audio, write_audio
 from baseline_dub.outputs.record import segment_from_json
 from baseline_dub.outputs.subtitles import write_subtitles
 from baseline_dub.outputs.video import mux_dub
+from support.browser_harness import free_port, open_report
+from support.video import make_mp4
 
 A, B, C, D, E = "aa/aa-1", "bb/bb-2", "cc/cc-3", "dd/dd-4", "ee/ee-5"
 TEXT_A = ["I'm sure something bad happened to my friends.", "The little devil thought so."]

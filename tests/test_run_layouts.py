@@ -10,7 +10,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from download_layouts import ANNOTATIONS, AUDIO, build, hf_download
 
 from baseline_dub import cli, pipeline
 from baseline_dub.config import SAMPLE_DIR
@@ -18,6 +17,7 @@ from baseline_dub.outputs.dub import Dub
 from baseline_dub.outputs.record import to_json
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.stages.types import Stems
+from support.download_layouts import ANNOTATIONS, AUDIO, build, hf_download
 
 
 def manifest_rows(split_dir: Path) -> dict[str, dict]:

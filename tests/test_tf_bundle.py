@@ -1,4 +1,5 @@
-"""The pure-Python TensorFlow checkpoint reader and writer (``models.converters.tf_bundle``).
+"""The pure-Python TensorFlow checkpoint reader (``models.converters.tf_bundle``) and the tests' writer
+(``tests/support/tf_writer.py``).
 
 Checked once against TensorFlow 2.20 in a throwaway venv (see the README's paper-profile section):
 TF reads what ``write_checkpoint`` writes, and for the same tensors TF's ``Saver`` writes the same
@@ -15,13 +16,14 @@ import pytest
 
 from baseline_dub.errors import ConfigError
 from baseline_dub.models.converters import tf_bundle as tb
+from support import tf_writer as tw
 
 
 def test_crc32c_and_mask() -> None:
     assert tb.crc32c(b"123456789") == 0xE3069283  # the Castagnoli check value
     for crc in (0, 1, 0xE3069283, 0xFFFFFFFF, 0x12345678):
-        assert tb.unmask(tb.mask(crc)) == crc and tb.mask(crc) != crc
-    assert tb.mask(0) == 0xA282EAD8  # crc32c::Mask adds this constant after the rotation
+        assert tb.unmask(tw.mask(crc)) == crc and tw.mask(crc) != crc
+    assert tw.mask(0) == 0xA282EAD8  # crc32c::Mask adds this constant after the rotation
 
 
 def test_every_numeric_dtype_round_trips(tmp_path: Path) -> None:
@@ -35,7 +37,7 @@ def test_every_numeric_dtype_round_trips(tmp_path: Path) -> None:
         "empty": np.zeros((0, 3), np.float32), "scope/with/slashes": np.ones((1, 1, 1), np.float32),
         "fortran": np.asfortranarray(rng.standard_normal((3, 2)).astype(np.float32)),
     }
-    tb.write_checkpoint(tmp_path / "ckpt", tensors)
+    tw.write_checkpoint(tmp_path / "ckpt", tensors)
     index = tb.read_index(tmp_path / "ckpt.index")
     assert index.num_shards == 1 and list(index.entries) == sorted(tensors)
     back = tb.read_checkpoint(tmp_path / "ckpt")
@@ -48,21 +50,21 @@ def test_every_numeric_dtype_round_trips(tmp_path: Path) -> None:
 
 def test_multi_block_tables_keep_every_key_in_order() -> None:
     items = {f"layer_{i:03d}/kernel".encode(): bytes([i % 251]) * (i % 17) for i in range(300)}
-    data = tb.write_table(items, block_size=256)
+    data = tw.write_table(items, block_size=256)
     assert list(tb.table_items(data)) == sorted(items.items())
     assert len(data) > 256 * 10  # really many blocks
-    assert list(tb.table_items(tb.write_table({}))) == []
+    assert list(tb.table_items(tw.write_table({}))) == []
 
 
 def test_shortened_index_keys() -> None:
-    assert tb._separator(b"conv2d_1/bias", b"conv2d_3/kernel") == b"conv2d_2"
-    assert tb._separator(b"abc", b"abd") == b"abc"  # no room: the key itself
-    assert tb._successor(b"global_step") == b"h"  # as in Deezer's real index
-    assert tb._successor(b"\xff\xffa") == b"\xff\xffb"
+    assert tw.separator(b"conv2d_1/bias", b"conv2d_3/kernel") == b"conv2d_2"
+    assert tw.separator(b"abc", b"abd") == b"abc"  # no room: the key itself
+    assert tw.successor(b"global_step") == b"h"  # as in Deezer's real index
+    assert tw.successor(b"\xff\xffa") == b"\xff\xffb"
 
 
 def test_corrupt_or_unsupported_indexes_are_refused(tmp_path: Path) -> None:
-    tb.write_checkpoint(tmp_path / "ok", {"w": np.ones(4, np.float32)})
+    tw.write_checkpoint(tmp_path / "ok", {"w": np.ones(4, np.float32)})
     good = (tmp_path / "ok.index").read_bytes()
     bad = bytearray(good)
     bad[8] ^= 0x01  # inside the data block
@@ -73,16 +75,16 @@ def test_corrupt_or_unsupported_indexes_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a TensorFlow table"):
         tb.read_index(tmp_path / "short.index")
     # a string tensor (dtype 7) and a partitioned variable (slices, field 7) are not weights we can read
-    string_entry = tb._field(1, 7) + tb._field(2, b"", wire=2)
-    sliced = tb._field(1, 1) + tb._field(2, b"", wire=2) + tb._field(7, b"\x0a\x00", wire=2)
-    header = tb._field(1, 1)
+    string_entry = tw.field(1, 7) + tw.field(2, b"", wire=2)
+    sliced = tw.field(1, 1) + tw.field(2, b"", wire=2) + tw.field(7, b"\x0a\x00", wire=2)
+    header = tw.field(1, 1)
     for entry, message in ((string_entry, "dtype 7"), (sliced, "slices")):
-        (tmp_path / "x.index").write_bytes(tb.write_table({b"": header, b"v": entry}))
+        (tmp_path / "x.index").write_bytes(tw.write_table({b"": header, b"v": entry}))
         with pytest.raises(ConfigError, match=message):
             tb.read_index(tmp_path / "x.index")
-    (tmp_path / "noheader.index").write_bytes(tb.write_table({b"v": tb._field(1, 1)}))
+    (tmp_path / "noheader.index").write_bytes(tw.write_table({b"v": tw.field(1, 1)}))
     with pytest.raises(ConfigError, match="no bundle header"):
         tb.read_index(tmp_path / "noheader.index")
-    (tmp_path / "big.index").write_bytes(tb.write_table({b"": header + tb._field(2, 1)}))
+    (tmp_path / "big.index").write_bytes(tw.write_table({b"": header + tw.field(2, 1)}))
     with pytest.raises(ConfigError, match="big-endian"):
         tb.read_index(tmp_path / "big.index")

@@ -15,7 +15,8 @@ import yaml
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.cli import main
 from baseline_dub.config import CONFIG_DIR, load_config
-from baseline_dub.stages.translate import EngineBase, load_translator, looks_english
+from baseline_dub.stages.translate import EngineBase, load_translator
+from support.english import looks_english
 
 CLIPS = ("common_voice_ja_38853932_16k.wav", "common_voice_ja_38833628_16k.wav")
 # deterministic and fast (beam 5 + fallback: bench/); cpu_batch_size > 1 so that batches really are decoded together

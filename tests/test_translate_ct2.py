@@ -15,8 +15,9 @@ import yaml
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import CONFIG_DIR, TranslateConfig, load_config
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.translate import load_translator, looks_english
+from baseline_dub.stages.translate import load_translator
 from baseline_dub.stages.translate.ct2 import CT2Translator, ct2_folder, resolve_compute_type
+from support.english import looks_english
 
 
 def test_engine_settings_are_checked(tmp_path: Path) -> None:

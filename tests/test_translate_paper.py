@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from paper_models import TINY_WHISPER as TINY
-from paper_models import tiny_whisper_checkpoint
 from whisper.model import ModelDimensions, Whisper
 
 from baseline_dub.audio import Audio
@@ -18,6 +16,8 @@ from baseline_dub.config import load_config
 from baseline_dub.errors import ChecksumError, ConfigError
 from baseline_dub.models.store import ModelEntry, Store, sha256_file
 from baseline_dub.stages.translate import WhisperTranslator, load_translator, read_whisper_checkpoint
+from support.paper_models import TINY_WHISPER as TINY
+from support.paper_models import tiny_whisper_checkpoint
 
 
 def _store(tmp_path: Path, name: str, checkpoint: object, source_name: str = "large-v2",

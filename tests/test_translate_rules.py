@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from whisper.decoding import DecodingResult
 
-from baseline_dub.stages.translate import looks_english
 from baseline_dub.stages.translate.batch import (
     SkipRules,
     _best,
@@ -15,6 +14,7 @@ from baseline_dub.stages.translate.batch import (
     needs_fallback,
     skip_reason,
 )
+from support.english import looks_english
 
 RULES = SkipRules()
 

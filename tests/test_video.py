@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from video_support import decode_track, make_mp4, snr_db, streams, video_hash
 
 from baseline_dub import cli
 from baseline_dub import pipeline as pipeline_module
@@ -18,6 +17,7 @@ from baseline_dub.outputs.record import to_json
 from baseline_dub.outputs.video import mux_dub, probe_video
 from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, run_split
+from support.video import decode_track, make_mp4, snr_db, streams, video_hash
 
 SPEECH_A = "test_ja_2.wav"
 SPEECH_B = "common_voice_ja_38853932_16k.wav"

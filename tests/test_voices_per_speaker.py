@@ -10,8 +10,8 @@ import pytest
 
 from baseline_dub.audio import load_audio
 from baseline_dub.pipeline import DubInput, DubPipeline
-from baseline_dub.stages.diarize import build_conversation
 from baseline_dub.stages.synthesize.voices import VoiceRecipe, voice_gender
+from support.diarization import build_conversation
 
 FEMALE = "common_voice_ja_38843402_16k.wav"
 MALE = "common_voice_ja_38853932_16k.wav"

@@ -1,7 +1,7 @@
 """A built MUSHRA test, walked end to end in the real webMUSHRA in headless Chromium, then analysed.
 
 A copy of ../shared/clients/webMUSHRA goes to a temporary folder (never the repository), the built test
-into its ``configs/``; PHP's built-in server serves it; ``tests/browser/webmushra_walk.js`` opens it,
+into its ``configs/``; PHP's built-in server serves it; ``tests/support/browser/webmushra_walk.js`` opens it,
 plays the reference and every condition of every page (counting what webMUSHRA's audio graph really
 outputs), sets each slider to a known score, presses Next through the pages and "Send Results". Then
 ``baseline-dub mushra analyze`` reads the ``results/<testId>/mushra.csv`` webMUSHRA wrote, and its
@@ -18,10 +18,10 @@ import shutil
 import pytest
 import soundfile as sf
 import yaml
-from webmushra_support import webmushra_copy
 
 from baseline_dub.cli import main
 from baseline_dub.mushra.webmushra import REFERENCE, results_id
+from support.webmushra import webmushra_copy
 
 PLAY_MS = 400
 # Scores per condition on the first and second page (by item id); the hidden reference stays >= 90 and

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from webmushra_support import startup_pages, webmushra_yaml
 
 from baseline_dub.cli import main
 from baseline_dub.data.dataset import Dataset
@@ -21,6 +20,7 @@ from baseline_dub.errors import ConfigError
 from baseline_dub.mushra.stimuli import BuildOptions, build_mushra
 from baseline_dub.mushra.webmushra import REFERENCE, MushraItem, StimulusFile, webmushra_config, write_test_files
 from baseline_dub.mushra.yaml_block import dump_block_yaml
+from support.webmushra import startup_pages, webmushra_yaml
 
 ODD_SYSTEMS = ["123", "true", "null", "Off", "a-b", "x_1", "NO", "1e3", "y"]  # valid names YAML 1.1 would retype
 HOSTILE_TITLE = 'Anim-400K "dub" test: 日本語 # not a comment \\ back-slash, tab\there, {a: [b]} & *c !d |e >f %g @h'

@@ -28,7 +28,8 @@ then), and when it falls short the backend's ``split_into_voices`` is tried (the
 ``offline.py``, step 6). :meth:`Diarizer.diarize_detailed` returns ``speakers_expected``,
 ``speakers_found`` and, when fewer were found, the ``reason``: the pipeline keeps it in the ``Dub``, whose record
 lists it (``quality_flags.fewer_speakers``); :meth:`Diarizer.diarize`, for direct callers and the ``diarize``
-command, emits it as a :class:`SpeakerCountWarning`. Evaluation helpers (DER, references) are in ``evaluation.py``.
+command, emits it as a :class:`SpeakerCountWarning`. DER and reference
+turns (tests, ``bench/``): ``tests/support/diarization.py``.
 """
 
 from __future__ import annotations
@@ -45,13 +46,11 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import Config, DiarizeConfig
 from baseline_dub.errors import ConfigError
 from baseline_dub.models.store import Store
-from baseline_dub.stages.diarize.evaluation import build_conversation, channel_reference, diarization_error_rate
 from baseline_dub.stages.diarize.utterances import split_utterances
 from baseline_dub.stages.types import NothingSpoken, NothingToSpeak, Segment
 
 __all__ = ["Backend", "Diarization", "Diarizer", "SegmentRules", "SpeakerCountWarning", "SpeechDetector",
-           "build_conversation", "channel_reference", "clean_segments", "diarization_error_rate", "load_diarizer",
-           "speech_span"]
+           "clean_segments", "load_diarizer", "speech_span"]
 
 RATE = 16000
 OVERLAP_RULES = ("drop", "dominant")

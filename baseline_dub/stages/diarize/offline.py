@@ -41,7 +41,7 @@ import numpy as np
 from baseline_dub.audio import Audio
 from baseline_dub.config import Config
 from baseline_dub.models.store import Store
-from baseline_dub.stages.diarize.evaluation import mask_runs
+from baseline_dub.stages.diarize.runs import mask_runs
 from baseline_dub.stages.speaker import SpeakerEncoder, load_speaker_encoder
 from baseline_dub.stages.types import Segment
 

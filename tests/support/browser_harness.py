@@ -2,7 +2,7 @@
 
 How a browser test is built (see ``test_webmushra_client.py`` for a full one):
 
-- The page logic is a node script in ``tests/browser/`` that starts with
+- The page logic is a node script in ``tests/support/browser/`` that starts with
   ``require("./chromium").main(async ({ page, args, note }) => { ...; return result; })``. ``chromium.js``
   launches Debian's ``/usr/bin/chromium`` headless (flags in ``chromium.js``: ``--headless --no-sandbox
   --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update
@@ -17,7 +17,7 @@ How a browser test is built (see ``test_webmushra_client.py`` for a full one):
 
 Nothing is skipped: when a tool is missing, :func:`require_browser_tools` fails the test and names the
 ``make test`` target that installs it (``make browser-tools``: apt ``php-cli``, ``chromium``, ``nodejs``,
-``npm``, and ``npm ci`` of the pinned ``playwright-core`` in ``tests/browser/``).
+``npm``, and ``npm ci`` of the pinned ``playwright-core`` in ``tests/support/browser/``).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class PhpServer:
 
 @dataclass(frozen=True)
 class BrowserRun:
-    """What a ``tests/browser`` script reported: its result, notes and everything the pages logged."""
+    """What a ``tests/support/browser`` script reported: its result, notes and everything the pages logged."""
 
     ok: bool
     result: Any
@@ -135,7 +135,7 @@ class BrowserRun:
 
 
 def run_browser(script: str, args: dict[str, Any], timeout: float = 180.0) -> BrowserRun:
-    """Run ``tests/browser/<script>`` under node with ``args`` (JSON) and return what it reported.
+    """Run ``tests/support/browser/<script>`` under node with ``args`` (JSON) and return what it reported.
 
     Raises ``AssertionError`` when the script prints no report (it crashed outside ``main``) or overruns
     ``timeout`` seconds; a callback that throws comes back as ``ok=False`` with its ``error``.

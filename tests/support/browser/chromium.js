@@ -1,7 +1,7 @@
 // Headless Debian Chromium driven by playwright-core, for baseline-dub's browser tests.
 //
 // A test script does:   require("./chromium").main(async ({ page, args, note }) => { ...; return result; });
-// and is run by tests/browser_harness.py as `node SCRIPT ARGS_JSON`. `main` launches /usr/bin/chromium
+// and is run by tests/support/browser_harness.py as `node SCRIPT ARGS_JSON`. `main` launches /usr/bin/chromium
 // (or $CHROMIUM) headless with a fresh profile, records every console message, page error, failed request
 // and HTTP response >= 400 of every page of the context, runs the callback, and prints one JSON line:
 //   {"ok": true|false, "result": <callback's value>, "error": <stack or null>, "notes": [...],

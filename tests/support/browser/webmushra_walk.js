@@ -1,6 +1,6 @@
 // Walks a webMUSHRA test as a listener would: opens it, plays the reference and every condition of every
 // MUSHRA page, sets each condition's slider to the score asked for, presses Next through the pages and
-// "Send Results" on the finish page. Run by tests/test_webmushra_client.py through tests/browser_harness.py.
+// "Send Results" on the finish page. Run by tests/test_webmushra_client.py through tests/support/browser_harness.py.
 //
 // args: {url, ratings: {trialId: {condition: score}}, playMs}
 // result: {sampleRate, contextState, pages: [{type, id}], played: {trialId: {condition: {frames, rms}}},

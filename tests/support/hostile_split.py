@@ -30,8 +30,9 @@ import soundfile as sf
 from baseline_dub.audio import Audio, load_audio
 from baseline_dub.config import PROJECT_ROOT
 from baseline_dub.data.dataset import Dataset
+from support.shared import REAL_DIR
 
-REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
+REAL = REAL_DIR
 RATE = 44100
 KINDS = ("normal", "silent", "short", "nospeech_text", "six_channel", "nan", "truncated", "normal2", "missing")
 SAMPLE_NORMAL = "10/103ab210-ba6c-48ad-9f68-f5f98fcc1991"

@@ -1,4 +1,5 @@
-"""Diarization references and scores: DER, conversations with known turns, two-channel dialogues.
+"""Diarization references and scores for tests and ``bench/``: DER, conversations with known turns, two-channel
+dialogues.
 
 ``diarization_error_rate`` scores a hypothesis with pyannote.metrics; ``build_conversation`` joins real
 single-speaker turns into a clip whose reference is known exactly; ``channel_reference`` reads the
@@ -11,16 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from baseline_dub.audio import Audio
+from baseline_dub.stages.diarize.runs import mask_runs
 from baseline_dub.stages.types import Segment
 
 RATE = 16000
-
-
-def mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(first, end)`` indices of each run of ``True`` in a 1-d mask (``end`` exclusive)."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def diarization_error_rate(reference: list[Segment], hypothesis: list[Segment], collar: float = 0.25,

@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from baseline_dub.config import PROJECT_ROOT
+from support.shared import WEBMUSHRA
 
-WEBMUSHRA = PROJECT_ROOT.parent / "shared" / "clients" / "webMUSHRA"
 YAML_READER = WEBMUSHRA / "lib" / "external" / "yaml" / "yaml.min.js"
 PARSE_SCRIPT = Path(__file__).resolve().parent / "browser" / "webmushra_yaml.js"
 # Page types startup.js's addPagesToPageManager knows; any other type is its "Type not specified." error.

@@ -25,12 +25,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from hostile_split import _tarball, _timestamp, encode_mp3
 
 from baseline_dub.audio import Audio, load_audio
-from baseline_dub.config import PROJECT_ROOT
+from support.hostile_split import _tarball, _timestamp, encode_mp3
+from support.shared import REAL_DIR
 
-REAL = PROJECT_ROOT.parent / "shared" / "data" / "real"
+REAL = REAL_DIR
 RATE = 48000
 KINDS = ("single13", "single75", "conversation", "dialogue", "music", "noise")
 # kind -> (speakers really there, holds speech)

