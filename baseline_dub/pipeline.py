@@ -33,6 +33,7 @@ from baseline_dub.outputs.dub import Dub
 from baseline_dub.stages.types import NothingToSpeak, Segment, Stems, Synthesis, Translation
 
 if TYPE_CHECKING:
+    from baseline_dub.data.dataset import Clip, Dataset
     from baseline_dub.stages.diarize import Diarization
 
 
@@ -246,8 +247,8 @@ def _cached_pipeline(profile: str, device: str | None) -> DubPipeline:
     return DubPipeline(profile, device=device)
 
 
-def dub_clip(source: Any, profile: str = "auto", mixing_ratio: float | None = None, *,
-             dataset: Any = None, device: str | None = None, pipeline: DubPipeline | None = None) -> Dub:
+def dub_clip(source: Audio | str | Path | Clip, profile: str = "auto", mixing_ratio: float | None = None, *,
+             dataset: Dataset | None = None, device: str | None = None, pipeline: DubPipeline | None = None) -> Dub:
     """Dub one clip: an audio path, an ``Audio`` or a dataset ``Clip`` (from ``dataset``, default the sample).
 
     Models are loaded on the first call and kept for later calls with the same profile and device. A
@@ -263,7 +264,7 @@ def dub_clip(source: Any, profile: str = "auto", mixing_ratio: float | None = No
     return pipe.dub(source, mixing_ratio=mixing_ratio)
 
 
-def clip_input(clip: Any, dataset: Any, mixing_ratio: float | None = None, audio: Audio | None = None) -> DubInput:
+def clip_input(clip: Clip, dataset: Dataset, mixing_ratio: float | None = None, audio: Audio | None = None) -> DubInput:
     """A ``DubInput`` for a dataset clip: audio, speaker hints, sidecar ratio and backing, texts."""
     from baseline_dub.stages.remix.inputs import known_ratio
 

@@ -15,7 +15,7 @@ from baseline_dub.audio import Audio, write_audio
 from baseline_dub.outputs.record import ClipRecord, SegmentRecord, Status, dub_json
 from baseline_dub.stages.diarize.utterances import covered_seconds, speech_seconds
 from baseline_dub.stages.remix import PlacedSegment
-from baseline_dub.stages.types import Segment, Stems, Synthesis, Translation
+from baseline_dub.stages.types import NothingSpoken, Segment, Stems, Synthesis, Translation
 
 if TYPE_CHECKING:
     from baseline_dub.data.annotations import Clip
@@ -66,7 +66,7 @@ class Dub:
     placements: tuple[PlacedSegment | None, ...] = ()
     clip_id: str | None = None
     notes: dict[str, str | None] = field(default_factory=dict)
-    nothing_spoken: str | None = None
+    nothing_spoken: NothingSpoken | None = None
     note: str | None = None
     diarization: Diarization | None = None
     overlong_rule: str | None = None
