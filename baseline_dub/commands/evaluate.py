@@ -40,8 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from baseline_dub.errors import DataError
     from baseline_dub.models.store import Store
-    from baseline_dub.report.evaluate import Manifest, evaluate_run, find_split, load_english_asr, write_report
+    from baseline_dub.report.evaluate import Manifest, evaluate_run, find_split, load_english_asr
     from baseline_dub.report.html import write_html
+    from baseline_dub.report.markdown import write_report
     from baseline_dub.stages.speaker import load_speaker_encoder
 
     run_dir = Path(args.run)

@@ -80,9 +80,15 @@ class Clip:
         return self.id.split("/", 1)[0]
 
     @property
+    def speaker_count(self) -> int | None:
+        """How many distinct episode-level speaker ids the annotation lists (``None`` when it lists none): a hint
+        to diarization and the manifest's ``speakers_expected``, not ground truth."""
+        return len(set(self.speakers)) or None
+
+    @property
     def is_multi_speaker(self) -> bool:
         """More than one distinct episode-level speaker id is listed (a hint, not ground truth)."""
-        return len(set(self.speakers)) > 1
+        return (self.speaker_count or 0) > 1
 
     @property
     def jp_duration(self) -> float:

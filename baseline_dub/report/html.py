@@ -25,8 +25,9 @@ from urllib.parse import quote
 from baseline_dub.atomic import atomic_write_bytes, atomic_write_text
 from baseline_dub.errors import DataError
 from baseline_dub.outputs.record import ClipRecord, Status
-from baseline_dub.report.evaluate import Evaluation, summary_rows
+from baseline_dub.report.evaluate import Evaluation
 from baseline_dub.report.formatting import fmt
+from baseline_dub.report.markdown import summary_rows
 
 if TYPE_CHECKING:
     from baseline_dub.data.dataset import Dataset

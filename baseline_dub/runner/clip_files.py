@@ -128,7 +128,7 @@ def failure_row(clip: Clip, split: str, error: BaselineDubError, started: str) -
     the annotation's texts and speaker count."""
     status = Status.MISSING_AUDIO if isinstance(error, MissingAudioError) else Status.FAILED
     return ClipRecord(clip_id=clip.id, split=split, jp_text=clip.jp_text, en_text=clip.en_text,
-                      speakers_expected=len(set(clip.speakers)) or None, status=status, reason=error.reason,
+                      speakers_expected=clip.speaker_count, status=status, reason=error.reason,
                       error=str(error), started=started, finished=_now(), **_where())
 
 
