@@ -18,18 +18,12 @@ import pytest
 from baseline_dub.audio import load_audio, loudness
 from baseline_dub.config import PROJECT_ROOT
 from baseline_dub.data.dataset import Dataset
-from baseline_dub.outputs.record import to_json
-from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.stages.synthesize.voices import VoiceRecipe
 from support.browser_harness import open_report
+from support.manifest import manifest_rows
 from support.video import streams
 
 BIN = Path(sys.executable).parent
-
-
-def manifest_rows(split_dir: Path) -> dict[str, dict]:
-    """The last row of each clip as the manifest's JSON holds it (read by the one reader, written back)."""
-    return {cid: to_json(record) for cid, record in read_manifest(split_dir).items()}
 
 
 def _sha256(path: Path) -> str:

@@ -18,18 +18,12 @@ import pytest
 from baseline_dub.audio import load_audio, loudness
 from baseline_dub.config import PROJECT_ROOT
 from baseline_dub.data.dataset import Dataset
-from baseline_dub.outputs.record import to_json
-from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, _Run
 from support import hostile_split
+from support.manifest import manifest_rows
 
 pytestmark = pytest.mark.weights  # `make baseline`: the offline weights
 BIN = Path(sys.executable).parent
-
-
-def manifest_rows(split_dir: Path) -> dict[str, dict]:
-    """The last row of each clip as the manifest's JSON holds it (read by the one reader, written back)."""
-    return {cid: to_json(record) for cid, record in read_manifest(split_dir).items()}
 
 
 @pytest.fixture(scope="module")

@@ -21,18 +21,12 @@ import pytest
 from baseline_dub import cli
 from baseline_dub.audio import write_audio
 from baseline_dub.data.dataset import Dataset
-from baseline_dub.outputs.record import to_json
-from baseline_dub.runner.manifest import read_manifest
 from support import hostile_split, paper_models
+from support.manifest import manifest_rows
 
 PAPER_MODELS = ("spleeter-2stems-vocals-deezer", "spleeter-2stems-accompaniment-deezer",
                 "pyannote-speaker-diarization-community-1", "whisper-large-v2", "yourtts", "resemblyzer-ge2e",
                 "silero-vad-onnx")
-
-
-def manifest_rows(split_dir: Path) -> dict[str, dict]:
-    """The last row of each clip as the manifest's JSON holds it (read by the one reader, written back)."""
-    return {cid: to_json(record) for cid, record in read_manifest(split_dir).items()}
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from baseline_dub.outputs.record import to_json
-from baseline_dub.runner.manifest import read_manifest
 from support import real_dataset
+from support.manifest import manifest_rows
 
 pytestmark = pytest.mark.weights  # `baseline-dub run` on ../shared's audio
 BIN = Path(sys.executable).parent
 SPOKEN = ("single13", "single75", "conversation", "dialogue")
 MIN_COVERAGE = {"single13": 0.8, "single75": 0.8, "conversation": 0.7, "dialogue": 0.7}
-
-
-def manifest_rows(split_dir: Path) -> dict[str, dict]:
-    """The last row of each clip as the manifest's JSON holds it (read by the one reader, written back)."""
-    return {cid: to_json(record) for cid, record in read_manifest(split_dir).items()}
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,9 @@ import pytest
 from baseline_dub import cli, pipeline
 from baseline_dub.config import SAMPLE_DIR
 from baseline_dub.outputs.dub import Dub
-from baseline_dub.outputs.record import to_json
-from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.stages.types import Stems
 from support.download_layouts import ANNOTATIONS, AUDIO, build, hf_download
-
-
-def manifest_rows(split_dir: Path) -> dict[str, dict]:
-    """The last row of each clip as the manifest's JSON holds it (read by the one reader, written back)."""
-    return {cid: to_json(record) for cid, record in read_manifest(split_dir).items()}
+from support.manifest import manifest_rows
 
 
 class CopyPipeline:

@@ -13,10 +13,9 @@ from baseline_dub import cli
 from baseline_dub import pipeline as pipeline_module
 from baseline_dub.audio import Audio, load_audio, write_audio
 from baseline_dub.errors import AudioError, ConfigError
-from baseline_dub.outputs.record import to_json
 from baseline_dub.outputs.video import mux_dub, probe_video
-from baseline_dub.runner.manifest import read_manifest
 from baseline_dub.runner.split import RunOptions, run_split
+from support.manifest import manifest_rows
 from support.video import decode_track, make_mp4, snr_db, streams, video_hash
 
 SPEECH_A = "test_ja_2.wav"
@@ -24,11 +23,6 @@ SPEECH_B = "common_voice_ja_38853932_16k.wav"
 # AAC at 192 kb/s: the decoded tracks must match the samples given this well (AAC error only; a wrong, shifted
 # or silent track is far below).
 MIN_SNR_DB = 20.0
-
-
-def manifest_rows(split_dir: Path) -> dict[str, dict]:
-    """The last row of each clip as the manifest's JSON holds it (read by the one reader, written back)."""
-    return {cid: to_json(record) for cid, record in read_manifest(split_dir).items()}
 
 
 def _check_mux(mp4: Path, source_video: Path, dub: Audio, original: Audio) -> list[dict]:
