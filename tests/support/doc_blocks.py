@@ -42,6 +42,7 @@ class Block:
     marker: str | None
 
     def where(self) -> str:
+        """``file.md:line`` of the opening fence, as every problem message starts."""
         return f"{self.file.name}:{self.line}"
 
 
