@@ -19,7 +19,7 @@ VIDEO ?= 1
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup models browser-tools browser-apt test test-fast baseline lint mushra evaluate bench sample clean gpu-check
+.PHONY: setup models browser-tools browser-apt test test-fast baseline lint mushra evaluate bench sample clean gpu-check docs
 
 setup: $(SETUP_STAMP)
 
@@ -92,5 +92,9 @@ gpu-check: models
 lint: setup
 	$(BIN)/ruff check .
 
+# The documentation site (docs/ + mkdocs.yml) into site/, offline; --strict fails on a broken link or anchor.
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) models/*/ models/.offline-stamp runs $(BROWSER_DIR)/node_modules
+	rm -rf $(VENV) models/*/ models/.offline-stamp runs site $(BROWSER_DIR)/node_modules

@@ -159,18 +159,21 @@ def test_the_command_line_parser_loads_no_model_library() -> None:
     assert out.strip() == "[]"
 
 
-def test_the_readme_draws_every_module_of_the_tree() -> None:
-    """README's "Where things are" draws every package folder and module of ``baseline_dub/`` (and nothing
-    that is gone), so the map a newcomer reads first is the tree itself."""
-    readme = (PACKAGE_ROOT.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Where things are", 1)[1].split("\n## ", 1)[0].split("```")[1]  # the drawn tree
+MAP_PAGE = PACKAGE_ROOT.parent / "docs" / "development.md"  # the file map: "Where things are"
+
+
+def test_the_file_map_draws_every_module_of_the_tree() -> None:
+    """docs/development.md's "Where things are" draws every package folder and module of ``baseline_dub/`` (and
+    nothing that is gone), so the map a newcomer reads is the tree itself."""
+    page = MAP_PAGE.read_text(encoding="utf-8")
+    section = page.split("## Where things are", 1)[1].split("\n## ", 1)[0].split("```")[1]  # the drawn tree
     drawn = set(re.findall(r"\b([a-z_0-9]+\.py)\b", section)) | set(re.findall(r"\b([a-z_0-9]+)/", section))
     tree = {p.name for p in PACKAGE_ROOT.rglob("*.py") if p.name != "__init__.py"}
     folders = {p.name for p in PACKAGE_ROOT.rglob("*") if p.is_dir() and (p / "__init__.py").is_file()}
-    assert sorted(tree - drawn) == [], "modules missing from README's 'Where things are'"
-    assert sorted(folders - drawn) == [], "packages missing from README's 'Where things are'"
+    assert sorted(tree - drawn) == [], "modules missing from docs/development.md's 'Where things are'"
+    assert sorted(folders - drawn) == [], "packages missing from docs/development.md's 'Where things are'"
     named_modules = set(re.findall(r"\b([a-z_0-9]+\.py)\b", section)) - {"setup.py", "__init__.py"}
-    assert sorted(named_modules - tree) == [], "README names modules that no longer exist"
+    assert sorted(named_modules - tree) == [], "docs/development.md names modules that no longer exist"
 
 
 def test_the_package_keeps_at_most_eight_top_level_modules() -> None:

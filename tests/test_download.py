@@ -233,8 +233,8 @@ def test_unreachable_hosts_say_no_network_per_model(server, tmp_path, refused_ur
     assert time.monotonic() - started < 20
     host = refused_url.split("/")[2]
     assert out["refused"].error == (f"model refused: cannot reach {host} (connection refused). No network? Download "
-                                    "on a connected machine and copy the models folder here (README: 'Models on a "
-                                    "cluster')")
+                                    "on a connected machine and copy the models folder here (docs/profiles.md: "
+                                    "'Models on a cluster')")
     assert "(timed out). No network?" in out["silent"].error
     assert out["small"].state == "downloaded"
 

@@ -45,7 +45,7 @@ def test_recovers_known_ratios_from_true_stems(real_dir: Path, index: int) -> No
     vocals, backing = _stems(real_dir, index)
     for ratio in (0.2, 0.35, 0.5, 0.65, 0.8):
         mix = _mix(vocals, backing, ratio, gain=0.6)
-        # README: exact from true stems (float32 rounding aside)
+        # docs/method.md (Mixing ratio): exact from true stems (float32 rounding aside)
         assert estimate_mixing_ratio(mix, vocals, backing, target_lufs=-16.0) == pytest.approx(ratio, abs=1e-4)
         # Handed over at other levels the estimator normalises them itself; exact but for BS.1770's
         # absolute gate (-70 LUFS): 12 dB quieter, test_ja_2's near-silent pauses leave the measured blocks.

@@ -164,7 +164,7 @@ def test_page_from_disk_in_chromium(built):
 
 
 def test_page_over_http_in_chromium(built, copied):
-    """The run folder served as it is (the README's ``python -m http.server``), the report made with --copy-audio."""
+    """The run folder served as it is (docs/report.md: ``python -m http.server``), report made with --copy-audio."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory",
                                str(built["run"])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

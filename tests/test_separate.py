@@ -135,7 +135,7 @@ def test_vocals_sdr_improves_on_real_mixture(separator, mixture):
     stems = separator.separate(mix)
     gain_vocals = sdr(speech.samples, stems.vocals.samples) - sdr(speech.samples, mix.samples)
     gain_backing = sdr(music.samples, stems.backing.samples) - sdr(music.samples, mix.samples)
-    # README (bench/separation_sdr.py, 36 mixtures): +11.1 dB vocals, +11.2 dB backing; this one gives ~13
+    # docs/performance.md (bench/separation_sdr.py, 36 mixtures): +11.1 dB vocals, +11.2 dB backing; this one gives ~13
     assert gain_vocals >= 11.0
     assert gain_backing >= 11.0
 

@@ -135,7 +135,7 @@ def paper_store(tmp_path_factory: pytest.TempPathFactory, release_tarball: Path)
 def test_paper_separation_path_on_the_rebuilt_release(paper_store: Store, store: Store, real_dir: Path) -> None:
     """Convert both stems through the registry's own entries (converter + options), check the pinned
     sha256s, load the paper separator from them and separate a real mixture: the same tensors and the
-    same stems as the offline separator, with the separation quality the README states."""
+    same stems as the offline separator, with the separation quality docs/performance.md states."""
     for stem, name in PAPER.items():
         entry = paper_store.entry(name)
         assert entry.source["options"] == {"stem": stem} and entry.sha256
@@ -156,7 +156,7 @@ def test_paper_separation_path_on_the_rebuilt_release(paper_store: Store, store:
     mix = Audio(speech.samples + music.samples, 44100)
     stems = separator.separate(mix)  # same weights and code as the offline separator: same stems
     gain = sdr(speech.samples, stems.vocals.samples) - sdr(speech.samples, mix.samples)
-    assert gain >= 11.0  # README: +11.1 dB on average, +11.3 dB at 0 dB speech-to-music
+    assert gain >= 11.0  # docs/performance.md: +11.1 dB on average, +11.3 dB at 0 dB speech-to-music
 
 
 def _tar(path: Path, members: dict[str, bytes], link: str | None = None) -> Path:

@@ -1,7 +1,7 @@
 """The pure-Python TensorFlow checkpoint reader (``models.converters.tf_bundle``) and the tests' writer
 (``tests/support/tf_writer.py``).
 
-Checked once against TensorFlow 2.20 in a throwaway venv (see the README's paper-profile section):
+Checked once against TensorFlow 2.20 in a throwaway venv (docs/profiles.md, 'What is verified'):
 TF reads what ``write_checkpoint`` writes, and for the same tensors TF's ``Saver`` writes the same
 index and data bytes. Here: the format's invariants, every numeric dtype, multi-block tables and
 the refusals; the byte-identical rebuild of Deezer's real index is in ``test_spleeter_release.py``.

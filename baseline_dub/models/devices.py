@@ -21,6 +21,6 @@ def resolve_device(name: str = "auto") -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(
             f"device {name!r} was asked for but torch sees no CUDA GPU; use --device cpu or auto, "
-            "or install the torch build that matches your driver (see README)"
+            "or install the torch build that matches your driver (docs/install.md: 'GPUs and torch builds')"
         )
     return name

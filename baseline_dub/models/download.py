@@ -32,7 +32,7 @@ CHUNK_BYTES = 1 << 20
 TIMEOUT_S = 60.0  # per connection attempt and per read: a black-holed network fails instead of hanging
 USER_AGENT = "baseline-dub (urllib)"
 NO_NETWORK_HINT = ("No network? Download on a connected machine and copy the models folder here "
-                   "(README: 'Models on a cluster')")
+                   "(docs/profiles.md: 'Models on a cluster')")
 
 
 def _host(url: str) -> str:
