@@ -52,6 +52,7 @@ option, missing weights)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``translate`` to the command line's sub-commands (``cli.py`` calls each command module's ``register``)."""
     parser = sub.add_parser("translate", help="English text of a Japanese speech file, utterance by utterance",
                             description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,6 +109,9 @@ def nothing_usable(name: str, audio: Audio, results: list[Translation]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Translate ``args.input`` utterance by utterance and print each line (or JSON Lines with ``--json``); the
+    exit status is 0 when a line of text came out, :data:`NOTHING_USABLE` (1) with the reason on stderr when none
+    did. Errors the user can cause (unreadable file, bad language, missing weights) are raised for ``cli.py``."""
     from baseline_dub.stages.translate import load_translator  # torch: only when run (fast --help)
     from baseline_dub.stages.translate.base import check_language
 
