@@ -95,7 +95,8 @@ def test_music_and_noise_get_no_line(real_run, kind):
 
 
 def test_translate_and_run_agree_that_music_holds_no_speech(real_data, real_run, tmp_path):
-    """`translate` on the clip's audio says no speech, as the run did: one no-speech rule."""
+    """`translate` on the clip's audio gives no line, as the run did: one no-speech rule. Nothing usable is exit
+    status 1 and a sentence on stderr naming the file: no speech heard, or every utterance refused."""
     from baseline_dub.audio import write_audio
     from baseline_dub.data.dataset import Dataset
 
@@ -103,9 +104,11 @@ def test_translate_and_run_agree_that_music_holds_no_speech(real_data, real_run,
     wav = write_audio(tmp_path / "music.wav", Dataset.open(str(data)).audio(ids["music"]))
     proc = subprocess.run([str(BIN / "baseline-dub"), "translate", str(wav), "--json", "--profile", "offline"],
                           capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout)
-    assert result["text"] == "" and result["skipped"] == "no_speech"
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    utterances = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert not [u for u in utterances if u["text"] or not u["skipped"]]
+    why = "no usable English text" if utterances else "no speech heard"
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"{wav}: ") and why in proc.stderr, proc.stderr
     assert real_run[2]["music"]["reason"] in ("no_speech", "no_usable_text")
 
 

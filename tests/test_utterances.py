@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from baseline_dub.config import DiarizeConfig
+from baseline_dub.stages.diarize import single_speaker_utterances
 from baseline_dub.stages.diarize.utterances import covered_seconds, speech_seconds, split_utterances
 from baseline_dub.stages.types import Segment
 
@@ -100,3 +104,17 @@ def test_fewer_speakers_than_annotated_is_a_recorded_flag():
     record = dub.record()
     assert record.speakers_expected == 2 and record.speakers_found == 1
     assert _dub([Segment(0.0, 2.0, "A"), Segment(2.0, 4.0, "B")], [True, True], speech, 2).quality_flags() == {}
+
+
+def test_single_speaker_utterances_trim_drop_and_cut() -> None:
+    """The one rule of a single-speaker clip and of `translate`: trimmed to speech, too short dropped, cut at pauses."""
+    config = DiarizeConfig(max_utterance_seconds=10.0, speech_pad_seconds=0.1, min_segment_seconds=0.5)
+    speech = [(1.0, 6.0), (6.5, 9.0), (10.0, 14.0)]  # 13 s from first to last word: over the limit
+    # trimmed to 0.9-14.1, cut at the longest pause (9.0-10.0) that leaves the first piece at least 5 s
+    assert single_speaker_utterances(speech, 20.0, config) == [Segment(0.9, 9.1, "SPEAKER_00"),
+                                                               Segment(9.9, 14.1, "SPEAKER_00")]
+    assert single_speaker_utterances(speech, 20.0, replace(config, max_utterance_seconds=0.0)) == [
+        Segment(0.9, 14.1, "SPEAKER_00")]
+    assert single_speaker_utterances([], 20.0, config) == []  # no speech heard
+    assert single_speaker_utterances([(3.0, 3.2)], 20.0, config) == []  # 0.4 s with its padding: under 0.5 s
+    assert single_speaker_utterances([(0.05, 4.98)], 5.0, config) == [Segment(0.0, 5.0, "SPEAKER_00")]

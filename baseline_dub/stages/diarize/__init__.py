@@ -16,7 +16,8 @@ set of post-processing rules (``clean_segments``), applied in this order:
 Clips that the annotation lists with one speaker skip diarization unless
 ``diarize_single_speaker_clips`` is set (the paper ran PyAnnote on multi-speaker clips only): they
 yield one segment from the first to the last speech found by silero VAD (padded by
-``speech_pad_seconds``), or nothing when VAD hears no speech.
+``speech_pad_seconds``), or nothing when VAD hears no speech (``single_speaker_utterances``: the same
+function gives the ``translate`` command its utterances, so a file translates as such a clip does).
 
 Last, every segment, of either path, is cut at its pauses into utterances of at most
 ``max_utterance_seconds`` (``utterances.py``): the unit Whisper translates and the TTS speaks.
@@ -35,6 +36,7 @@ turns (tests, ``bench/``): ``tests/support/diarization.py``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -46,11 +48,11 @@ from baseline_dub.audio import Audio
 from baseline_dub.config import Config, DiarizeConfig
 from baseline_dub.errors import ConfigError
 from baseline_dub.models.store import Store
-from baseline_dub.stages.diarize.utterances import split_utterances
+from baseline_dub.stages.diarize.utterances import Region, split_utterances
 from baseline_dub.stages.types import NothingSpoken, NothingToSpeak, Segment
 
 __all__ = ["Backend", "Diarization", "Diarizer", "SegmentRules", "SpeakerCountWarning", "SpeechDetector",
-           "clean_segments", "load_diarizer", "speech_span"]
+           "clean_segments", "load_diarizer", "load_speech_detector", "single_speaker_utterances", "speech_span"]
 
 RATE = 16000
 OVERLAP_RULES = ("drop", "dominant")
@@ -187,12 +189,38 @@ class SpeechDetector:
         return [(s["start"] / RATE, s["end"] / RATE) for s in stamps]
 
 
-def speech_span(regions: list[tuple[float, float]], pad: float, duration: float) -> tuple[float, float] | None:
+def load_speech_detector(config: Config, store: Store) -> SpeechDetector:
+    """Silero VAD of ``config`` (``diarize.vad_model``, sha256-verified, at ``diarize.vad_threshold``) alone,
+    without a diarization backend: what the ``translate`` command needs to find a file's utterances."""
+    return SpeechDetector(store.path(config.diarize.vad_model), config.diarize.vad_threshold)
+
+
+def speech_span(regions: Sequence[Region], pad: float, duration: float) -> tuple[float, float] | None:
     """From the first to the last speech region, padded by ``pad`` seconds within ``[0, duration]``; ``None``
-    without speech. What a single-speaker clip is trimmed to, and what ``translate`` translates."""
+    without speech. What a single-speaker clip is trimmed to."""
     if not regions:
         return None
     return max(0.0, regions[0][0] - pad), min(duration, regions[-1][1] + pad)
+
+
+def _cut(segments: list[Segment], speech: Sequence[Region], config: DiarizeConfig) -> list[Segment]:
+    """``segments`` cut at their pauses into utterances (``diarize.max_utterance_seconds``; utterances.py)."""
+    return split_utterances(segments, speech, config.max_utterance_seconds, config.speech_pad_seconds)
+
+
+def single_speaker_utterances(speech: Sequence[Region], duration: float, config: DiarizeConfig,
+                              speaker: str = "SPEAKER_00") -> list[Segment]:
+    """One speaker's utterances in audio of ``duration`` seconds where voice activity detection heard ``speech``.
+
+    The audio is trimmed to its speech (``speech_span``, padded by ``diarize.speech_pad_seconds``), dropped when
+    that is shorter than ``diarize.min_segment_seconds``, and cut at its pauses into utterances of at most
+    ``diarize.max_utterance_seconds``; ``[]`` without speech. The one rule of a clip annotated single-speaker
+    (``Diarizer.diarize_detailed``) and of the ``translate`` command.
+    """
+    span = speech_span(speech, config.speech_pad_seconds, duration)
+    if span is None:
+        return []
+    return _cut(clean_segments([Segment(*span, speaker)], SegmentRules.from_config(config), duration), speech, config)
 
 
 class Diarizer:
@@ -203,15 +231,6 @@ class Diarizer:
         self.vad = vad
         self.config = config
         self.rules = SegmentRules.from_config(config)
-
-    def trim_to_speech(self, vocals: Audio, speaker: str = "SPEAKER_00",
-                       regions: list[tuple[float, float]] | None = None) -> list[Segment]:
-        """One segment from the first to the last VAD speech (padded), or ``[]`` with no speech.
-
-        ``regions``: the VAD speech of ``vocals`` when already known."""
-        regions = self.vad.speech(vocals) if regions is None else regions
-        span = speech_span(regions, self.config.speech_pad_seconds, vocals.duration)
-        return clean_segments([Segment(*span, speaker)], self.rules, vocals.duration) if span else []
 
     def diarize(self, vocals: Audio, num_speakers: int | None = None,
                 multi_speaker: bool | None = None) -> list[Segment]:
@@ -234,13 +253,14 @@ class Diarizer:
         With a count, the count is checked on the cleaned segments (a speaker whose every turn is
         shorter than ``min_segment_seconds`` or overlapped is gone): when fewer remain, the backend's
         ``split_into_voices`` is tried on the speech and its split kept if more speakers survive the rules.
-        Last, the segments are cut at their pauses into utterances (:meth:`utterances`).
+        Last, the segments are cut at their pauses into utterances (utterances.py).
         """
         expected = num_speakers if num_speakers is not None and num_speakers >= 1 else None
         mono = vocals.mono().resample(RATE)
         speech = self.vad.speech(mono)
         if multi_speaker is False and not self.config.diarize_single_speaker_clips:
-            return self._counted(self.trim_to_speech(mono, regions=speech), expected, mono.duration, speech)
+            return self._counted(single_speaker_utterances(speech, mono.duration, self.config), expected,
+                                 mono.duration, speech)
         segments: list[Segment] = []
         if mono.duration >= self.rules.min_segment_seconds and speech:
             turns = self.backend.turns(mono, expected)
@@ -250,15 +270,12 @@ class Diarizer:
                 resplit = clean_segments(split, self.rules, mono.duration) if split else []
                 if _speakers(resplit) > _speakers(segments):
                     segments = resplit
-        return self._counted(segments, expected, mono.duration, speech)
+        return self._counted(_cut(segments, speech, self.config), expected, mono.duration, speech)
 
-    def utterances(self, segments: list[Segment], speech: list[tuple[float, float]]) -> list[Segment]:
-        """``segments`` cut at their pauses into utterances (``diarize.max_utterance_seconds``; utterances.py)."""
-        return split_utterances(segments, speech, self.config.max_utterance_seconds, self.config.speech_pad_seconds)
-
-    def _counted(self, segments: list[Segment], expected: int | None, duration: float,
+    @staticmethod
+    def _counted(segments: list[Segment], expected: int | None, duration: float,
                  speech: list[tuple[float, float]]) -> Diarization:
-        """``segments`` cut into utterances, as a :class:`Diarization` with the reason when fewer speakers than
+        """``segments`` (utterances) as a :class:`Diarization` with the reason when fewer speakers than
         ``expected``, and the VAD ``speech``."""
         found = _speakers(segments)
         reason = None
@@ -267,7 +284,7 @@ class Diarizer:
                 "no speech in the vocals" if not segments else
                 f"the others have no speech of their own in these {duration:.1f} s (no split of it into "
                 f"{expected} distinct voices, or their turns were shorter than diarize.min_segment_seconds)"))
-        return Diarization(tuple(self.utterances(segments, speech)), expected, found, reason, tuple(speech))
+        return Diarization(tuple(segments), expected, found, reason, tuple(speech))
 
     def diarize_batch(self, clips: list[Audio], num_speakers: list[int | None] | None = None,
                       multi_speaker: list[bool | None] | None = None) -> list[list[Segment]]:
@@ -293,5 +310,5 @@ def load_diarizer(config: Config, store: Store) -> Diarizer:
         backend = load_pyannote_backend(config, store)
     else:
         raise ConfigError(f"diarize.backend is {cfg.backend!r}; use one of {', '.join(BACKENDS)}")
-    return Diarizer(backend, SpeechDetector(store.path(cfg.vad_model), cfg.vad_threshold), cfg)
+    return Diarizer(backend, load_speech_detector(config, store), cfg)
 
