@@ -41,7 +41,7 @@ from baseline_dub.config import SOURCE_CHECKOUT
 from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
 from baseline_dub.models.hashing import sha256_file as sha256_file  # re-exported: the store's public API
 from baseline_dub.models.hashing import sha256_tree as sha256_tree
-from baseline_dub.models.sources import FETCHERS
+from baseline_dub.models.sources import FETCHERS, resumes_in_place
 from baseline_dub.models.sources import package_file as package_file
 from baseline_dub.models.registry import ModelEntry as ModelEntry
 from baseline_dub.models.registry import load_registry as load_registry
@@ -231,13 +231,16 @@ class Store:
         """Fetch into ``.<file>.download/`` beside ``target``, verify, rename; keep a resumable partial download."""
         name = entry.name
         work = _work_dir(target)
+        tmp = work / target.name
+        resumable_folder = resumes_in_place(entry)
         for leftover in work.iterdir() if work.is_dir() else ():  # a crashed run's debris, but not its .part
+            if leftover == tmp and resumable_folder:
+                continue  # a folder fetched file by file: its complete files and .part files are resumed
             if leftover.is_dir():
                 shutil.rmtree(leftover)
             elif not leftover.name.startswith(target.name + ".part"):
                 leftover.unlink()
         work.mkdir(parents=True, exist_ok=True)
-        tmp = work / target.name
         keep = False
         try:
             FETCHERS[entry.kind](entry, inputs, tmp)
@@ -254,7 +257,7 @@ class Store:
                 lock[name] = actual
                 atomic_write_text(self.root / "lock.json", json.dumps(lock, indent=1, sort_keys=True))
         except (DownloadError, KeyboardInterrupt):
-            keep = dl.partial_bytes(tmp) > 0  # an interrupted download: the next run resumes it
+            keep = _partial_bytes(tmp) > 0  # an interrupted download: the next run resumes it
             raise
         finally:
             if not keep:
@@ -263,10 +266,17 @@ class Store:
     def partial_bytes(self, name: str) -> int:
         """Bytes of an interrupted download of ``name`` waiting to be resumed (0 when none)."""
         target = self.location(name)
-        return dl.partial_bytes(_work_dir(target) / target.name)
+        return _partial_bytes(_work_dir(target) / target.name)
 
 
 def _work_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.download"
+
+
+def _partial_bytes(tmp: Path) -> int:
+    """Bytes fetched towards ``tmp``: its ``.part`` file, or the files of a folder fetched file by file."""
+    if tmp.is_dir():
+        return sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
+    return dl.partial_bytes(tmp)
 
 
