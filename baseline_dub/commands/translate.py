@@ -18,6 +18,7 @@ from baseline_dub.audio import Audio, load_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.models.profiles import resolve_config
 from baseline_dub.models.store import Store
+from baseline_dub.models.whispers import whisper_of
 from baseline_dub.stages.types import Translation
 
 if TYPE_CHECKING:
@@ -53,7 +54,8 @@ def _finite(value: float) -> float | None:
 def run(args: argparse.Namespace) -> int:
     from baseline_dub.stages.translate import load_translator  # torch: only when run (fast --help)
     store = Store()
-    config = resolve_config(args.profile, store, args.config, args.device)
+    config = resolve_config(args.profile, store, args.config, args.device, whisper=args.whisper,
+                            task="transcribe" if args.language == "en" else "translate")
     audio = load_audio(args.input)
     translator = load_translator(config, store)
     language = args.language or config.translate.language
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         record = dataclasses.asdict(result)
         record["avg_logprob"] = _finite(result.avg_logprob)
-        record.update(profile=config.profile, model=translator.model_name,
+        record.update(profile=config.profile, whisper=whisper_of(config, store), model=translator.model_name,
                       sha256=store.sha256(translator.model_name), **translator.describe(), input=args.input)
         print(json.dumps(record, ensure_ascii=False, indent=1))
     else:
