@@ -112,10 +112,10 @@ def _fetch_hub_files(entry: ModelEntry, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for file, expected in source["files"].items():
         path = out / file
-        if path.is_file() and expected and sha256_file(path) != expected:
-            path.unlink()  # not the pinned file: fetched again
-        if not path.is_file():
-            dl.download(hub_file_url(source["repo"], source["revision"], file), path, name=f"{entry.name}/{file}")
+        if path.is_file() and (not expected or sha256_file(path) == expected):
+            continue  # complete from an interrupted fetch
+        path.unlink(missing_ok=True)  # not the pinned file: fetched again
+        dl.download(hub_file_url(source["repo"], source["revision"], file), path, name=f"{entry.name}/{file}")
         if expected and sha256_file(path) != expected:
             path.unlink()
             raise ChecksumError(f"model {entry.name}: {file} from {source['repo']} at {source['revision'][:8]} "
