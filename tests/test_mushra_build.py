@@ -67,24 +67,28 @@ def test_items_chosen_and_skips_recorded(fixture):
 
 
 def test_build_records_what_made_each_system(fixture, tmp_path):
-    """build.json names the profile and model sha256s each system's manifest rows record for its items."""
+    """build.json names the profile, Whisper and model sha256s each system's manifest rows record for its items."""
     from baseline_dub.mushra.stimuli import MushraBuild
 
     info = json.loads((fixture["out"] / "build.json").read_text())
     assert info["provenance"] == {
-        "baseline": {"profiles": ["offline"], "models": {k: [v] for k, v in sorted(BASELINE_MODELS.items())}},
-        "other": {"profiles": [], "models": {}}}
+        "baseline": {"profiles": ["offline"], "whispers": ["base"],
+                     "models": {k: [v] for k, v in sorted(BASELINE_MODELS.items())}},
+        "other": {"profiles": [], "whispers": [], "models": {}}}
     lines = fixture["build"].lines()
-    assert "  baseline: offline profile, 2 model(s) (sha256s in build.json)" in lines
+    assert "  baseline: offline profile, Whisper base, 2 model(s) (sha256s in build.json)" in lines
     assert "  other: no manifest records its profile" in lines
     mixed = MushraBuild(tmp_path, tmp_path / "t.yaml", (), (), (), {
         "baseline": {"profiles": ["offline", "paper"], "models": {}},
-        "mine": {"profiles": ["paper"], "models": {"yourtts": ["a" * 64, "b" * 64]}}})
+        "mine": {"profiles": ["paper"], "models": {"yourtts": ["a" * 64, "b" * 64]}},
+        "sizes": {"profiles": ["offline"], "whispers": ["base", "tiny"], "models": {}}})
     assert mixed.lines()[1:] == [
         "  baseline: offline + paper profile, 0 model(s) (sha256s in build.json); warning: its items were dubbed "
         "with different profiles",
         "  mine: paper profile, 1 model(s) (sha256s in build.json); warning: its items were dubbed with different "
-        "weights (yourtts)"]
+        "weights (yourtts)",
+        "  sizes: offline profile, Whisper base + tiny, 0 model(s) (sha256s in build.json); warning: its items were "
+        "dubbed with different Whispers"]
 
 
 def test_every_stimulus_rate_length_channels_loudness(fixture):

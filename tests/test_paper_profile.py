@@ -103,7 +103,7 @@ def test_run_paper_dubs_two_clips_and_records_the_paper_models(paper_folder, run
     assert code == 0, err[-3000:]
     rows = manifest_rows(runs["paper"] / "test")
     assert len(rows) == 2 and {r["status"] for r in rows.values()} == {"done"}, rows
-    assert {r["profile"] for r in rows.values()} == {"paper"}
+    assert {(r["profile"], r["whisper"]) for r in rows.values()} == {("paper", "large-v2")}
     assert all(r["models"] == _expected_models(paper_folder[1], paper_folder[0]) for r in rows.values())
     texts = [s["text"] for r in rows.values() for s in r["segments"]]
     assert texts and set(texts) == {paper_models.SPOKEN.strip()}  # the tiny large-v2 spoke, YourTTS said it
@@ -154,8 +154,9 @@ def test_mushra_build_records_the_paper_run(paper_folder, runs, tmp_path, capsys
     build = json.loads((out / "build.json").read_text())
     assert len(build["items"]) == 2
     expected = {n: [d] for n, d in sorted(_expected_models(paper_folder[1], paper_folder[0]).items())}
-    assert build["provenance"] == {"baseline": {"profiles": ["paper"], "models": expected}}
-    assert f"  baseline: paper profile, {len(PAPER_MODELS)} model(s) (sha256s in build.json)" in stdout
+    assert build["provenance"] == {"baseline": {"profiles": ["paper"], "whispers": ["large-v2"], "models": expected}}
+    assert f"  baseline: paper profile, Whisper large-v2, {len(PAPER_MODELS)} model(s) (sha256s in build.json)" \
+        in stdout
 
 
 def test_evaluate_on_a_paper_only_models_folder(runs, tmp_path, capsys) -> None:
@@ -164,7 +165,8 @@ def test_evaluate_on_a_paper_only_models_folder(runs, tmp_path, capsys) -> None:
     assert code == 0, err[-3000:]
     assert "measuring with the paper profile's models (the run's, from its manifest" in err
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "Whisper `whisper-large-v2` (task transcribe" in report and "Profile: paper." in report
+    assert "Whisper large-v2 (`whisper-large-v2`, openai-whisper; task transcribe" in report
+    assert "Profile: paper. Whisper: large-v2." in report
     segments = (tmp_path / "report" / "segments.csv").read_text()
     assert "wer" in segments.splitlines()[0]
 

@@ -131,6 +131,7 @@ def test_rows_written_before_the_schema_key_load():
     for row, record in zip(old, records, strict=True):  # written again: the same keys and values, but those renamed
         again = to_json(record)
         assert again.pop("schema") == SCHEMA
+        assert again.pop("whisper", None) is None  # added since (rows with a dub): unknown for an old row
         if record.status == Status.NO_SPEECH:
             assert again.pop("note") == row["error"] and again["error"] is None
             again["error"] = row["error"]

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--num-speakers", type=int, default=None, help="how many speakers (a hint)")
     parser.add_argument("--single-speaker", action="store_true",
                         help="the clip has one speaker: trim it to speech unless the config diarizes every clip")
-    add_model_options(parser)
+    add_model_options(parser, whisper=False)
     parser.set_defaults(func=run)
 
 

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     item = DubInput(audio=load_audio(source), clip_id=source, mixing_ratio=args.mixing_ratio,
                     ratio_source="given" if args.mixing_ratio is not None else None,
                     multi_speaker=False if args.single_speaker else None)
-    pipeline = DubPipeline(args.profile, device=args.device, config_path=args.config)
+    pipeline = DubPipeline(args.profile, device=args.device, config_path=args.config, whisper=args.whisper)
     dub = pipeline.dub(item)
     out = Path(args.out)
     write_audio(out, dub.audio)

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "always copied, those of an extracted dataset folder are otherwise linked where they are")
     parser.add_argument("--no-asr", action="store_true", help="skip the English ASR of each synthesis (no WER)")
     # The ASR and speaker models follow the run, so that a run evaluates with the weights it was made with
-    # (a paper-only models folder suffices); --profile offline measures runs of either profile alike.
+    # (a paper-only models folder suffices); --profile offline measures runs of either profile alike, and
+    # --whisper NAME picks the English ASR (large-v3-turbo included: it transcribes).
     add_model_options(parser, profile_default=None, profile_help=(
         "profile whose English ASR (its Whisper) and speaker encoder measure the run (default: the run's own, "
         "read from its manifest rows, so the models folder that made the run suffices; auto when no row "
@@ -75,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace, manifest: Manifest, store: Store) -> Config:
     """The configuration whose models measure the run: ``--profile``, else the profile its rows record."""
     from baseline_dub.config import load_config
+    from baseline_dub.errors import ModelMissingError
     from baseline_dub.models.profiles import resolve_config
+    from baseline_dub.models.whispers import missing_whisper, with_whisper
     from baseline_dub.report.evaluate import run_profile
 
     profile = args.profile
@@ -86,8 +89,13 @@ def _config(args: argparse.Namespace, manifest: Manifest, store: Store) -> Confi
         print(f"evaluate: measuring with the {profile} profile's models ({why}; --profile to choose)",
               file=sys.stderr)
     if profile == "auto":
-        return resolve_config(profile, store, args.config, args.device)
-    return load_config(profile, args.config, args.device)
+        return resolve_config(profile, store, args.config, args.device, whisper=args.whisper, task="transcribe")
+    config = with_whisper(load_config(profile, args.config, args.device), store, args.whisper, "transcribe")
+    if not args.no_asr and args.whisper is not None:  # the chosen ASR is there, or the command that fetches it
+        missing = [n for n in config.translate.model_names() if not store.location(n).exists()]
+        if missing:
+            raise ModelMissingError(str(missing_whisper(config, store, missing)))
+    return config
 
 
 def _dataset(data: str | None, annotations: str | None = None) -> object | None:

@@ -1,6 +1,9 @@
-"""``baseline-dub models list|verify|download``: what is in the model store, checks, fetching.
+"""``baseline-dub models list|verify|download|import``: what is in the model store, checks, fetching, bringing.
 
-``verify`` re-hashes every file, whatever the store's hash cache says.
+``verify`` re-hashes every file, whatever the store's hash cache says. ``--whisper NAME`` selects the weights of
+one Whisper release in the engine of each selected profile (``download --whisper small --profile paper``:
+OpenAI's ``small.pt``; ``--profile offline``: its CTranslate2 conversion). ``import FILE ...`` places weight files
+(or CTranslate2 folders) brought from another machine, accepted only when their sha256 is a registry entry's.
 """
 
 from __future__ import annotations
@@ -8,23 +11,38 @@ from __future__ import annotations
 import argparse
 import sys
 
-from baseline_dub.config import PROFILES
-from baseline_dub.errors import ChecksumError, ModelMissingError
+from baseline_dub.commands import add_whisper_option
+from baseline_dub.config import PROFILES, load_config
+from baseline_dub.errors import ChecksumError, ConfigError, ModelMissingError
 from baseline_dub.models.fetch_all import fetch_each, human_size, missing_weight_packages, summary_lines
 from baseline_dub.models.store import Store, models_dir_choice
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("models", help="list, verify or download model weights",
+    parser = sub.add_parser("models", help="list, verify, download or import model weights",
                             description="list: what is in the models folder and which folder that is; verify: "
                             "re-check every sha256; download: fetch what is missing (the paper profile's weights "
                             "need network; the offline profile's come from installed packages), go on after a "
-                            "failure, print a summary and exit 1 if anything failed.")
-    parser.add_argument("action", choices=("list", "verify", "download"))
-    parser.add_argument("--profile", choices=(*PROFILES, "all"), default="all",
-                        help="which profile's weights (default: all)")
+                            "failure, print a summary and exit 1 if anything failed; import FILE ...: place weights "
+                            "brought from another machine, accepted only when their sha256 is a registry entry's.")
+    parser.add_argument("action", choices=("list", "verify", "download", "import"))
+    parser.add_argument("files", nargs="*", metavar="FILE", help="import: weight files or CTranslate2 folders")
+    parser.add_argument("--profile", choices=(*PROFILES, "auto", "all"), default="all",
+                        help="which profile's weights (default: all; auto: the profile `run --profile auto` picks)")
     parser.add_argument("--model", action="append", default=[], help="one registry entry (repeatable)")
+    add_whisper_option(parser, "the weights of this Whisper release in each selected profile's engine, instead of "
+                               "the profiles' weights")
     parser.set_defaults(func=run)
+
+
+def _profiles(store: Store, args: argparse.Namespace) -> tuple[str, ...]:
+    if args.profile == "auto":
+        from baseline_dub.models.profiles import auto_profile
+
+        profile = auto_profile(store, args.whisper)[0]
+        print(f"profile: {profile}", file=sys.stderr)
+        return (profile,)
+    return PROFILES if args.profile == "all" else (args.profile,)
 
 
 def _names(store: Store, args: argparse.Namespace) -> list[str]:
@@ -32,7 +50,12 @@ def _names(store: Store, args: argparse.Namespace) -> list[str]:
         for name in args.model:
             store.entry(name)
         return list(args.model)
-    profiles = PROFILES if args.profile == "all" else (args.profile,)
+    profiles = _profiles(store, args)
+    if args.whisper:
+        from baseline_dub.models.whispers import whisper_names, with_whisper
+
+        configs = [with_whisper(load_config(p), store, args.whisper, "transcribe") for p in profiles]
+        return list(dict.fromkeys(n for config in configs for n in whisper_names(config)))
     return [e.name for e in store.entries.values() if set(e.profiles) & set(profiles)]
 
 
@@ -61,8 +84,25 @@ def _download(store: Store, names: list[str]) -> int:
     return 1 if failed else 0
 
 
+def _import(store: Store, files: list[str]) -> int:
+    from baseline_dub.models.importing import import_weight
+
+    if not files:
+        raise ConfigError("models import: name the weight files (or CTranslate2 folders) to import, e.g. "
+                          "`baseline-dub models import ~/.cache/whisper/small.pt`")
+    print(folder_line(store))
+    for file in files:
+        for name, state in import_weight(store, file):
+            print(f"{state:8s} {name:45s} {store.location(name)}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     store = Store()
+    if args.action == "import":
+        return _import(store, args.files)
+    if args.files:
+        raise ConfigError(f"models {args.action} takes no files (only `models import FILE` does); use --model NAME")
     names = _names(store, args)
     if args.action == "download":
         return _download(store, names)

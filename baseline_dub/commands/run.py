@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         config_path=args.config, shard=parse_shard(args.shard) if args.shard else None, limit=args.limit,
         keep=args.keep, video=args.video, batch_clips=args.batch_clips, progress=not args.no_progress,
-        lock=not args.no_lock,
+        lock=not args.no_lock, whisper=args.whisper,
     )
     if args.ray:
         from baseline_dub.runner.ray_backend import run_split_ray

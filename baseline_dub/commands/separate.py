@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("separate", help="split audio into vocals and backing (Spleeter 2 stems)")
     parser.add_argument("input", help="any audio file soundfile or ffmpeg can read")
     parser.add_argument("--out", required=True, help="folder for vocals.wav and backing.wav")
-    add_model_options(parser)
+    add_model_options(parser, whisper=False)
     parser.set_defaults(func=run)
 
 

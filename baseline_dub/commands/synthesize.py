@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--reference", required=True, help="audio of the voice to use (any format ffmpeg reads)")
     parser.add_argument("--out", required=True, help="output .wav or .flac")
     parser.add_argument("--seed", type=int, default=None, help="sampling seed (default: the config's)")
-    add_model_options(parser)
+    add_model_options(parser, whisper=False)
     parser.set_defaults(func=run)
 
 

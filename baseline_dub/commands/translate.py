@@ -27,6 +27,7 @@ from baseline_dub.audio import Audio, load_audio
 from baseline_dub.commands import add_model_options
 from baseline_dub.models.profiles import resolve_config
 from baseline_dub.models.store import Store
+from baseline_dub.models.whispers import whisper_of
 
 if TYPE_CHECKING:
     from baseline_dub.config import Config
@@ -117,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
     audio = load_audio(args.input)
     store = Store()
-    config = resolve_config(args.profile, store, args.config, args.device)
+    config = resolve_config(args.profile, store, args.config, args.device, whisper=args.whisper,
+                            task="transcribe" if args.language == "en" else "translate")
     language = args.language or config.translate.language
     check_language(language)
     segments = utterances(audio, config, store)
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if segments:
         translator = load_translator(config, store)
         results = decode(translator, audio, segments, language)
-        evidence = dict(profile=config.profile, model=translator.model_name,
+        evidence = dict(profile=config.profile, whisper=whisper_of(config, store), model=translator.model_name,
                         sha256=store.sha256(translator.model_name), **translator.describe(), input=args.input)
     for segment, result in zip(segments, results, strict=True):
         if args.json:

@@ -34,7 +34,10 @@ class FetchOutcome:
 
 
 def _check_hf(entry: ModelEntry) -> None:
-    dl.check_hf_access(entry.name, entry.source["repo"], entry.source.get("token_env", "HF_TOKEN"))
+    """A gated repository (one whose entry names a ``token_env``) needs a token the hub accepts; a public one,
+    such as a Whisper conversion, needs none."""
+    if entry.source.get("token_env"):
+        dl.check_hf_access(entry.name, entry.source["repo"], entry.source["token_env"])
 
 
 # source kind -> a check that raises DownloadError before anything is downloaded

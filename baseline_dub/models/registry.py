@@ -1,7 +1,9 @@
 """The model registry: ``configs/models.yaml`` read into entries (what each weight is, where it comes from).
 
 Source kinds (``baseline_dub.models.store`` explains each): ``package``, ``parts`` and ``convert`` are made from what
-is installed here; ``url``, ``whisper``, ``coqui``, ``hf`` and ``npm`` need the network.
+is installed here; ``url``, ``whisper``, ``coqui``, ``hf`` and ``npm`` need the network. An ``hf`` source with ``files``
+(``{name: sha256 or null}``) is fetched file by file at its pinned ``revision``, a 40-digit commit. A Whisper weight
+names the release it is (``whisper: tiny``): ``baseline_dub.models.whispers`` chooses by it (``--whisper NAME``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ModelEntry:
     description: str = ""
     license: str = ""
     inputs: tuple[str, ...] = field(default=())
+    whisper: str | None = None  # the openai-whisper release these weights are (tiny, base, ..., large-v3-turbo)
 
     @property
     def kind(self) -> str:
@@ -55,6 +58,11 @@ def load_registry(path: Path | None = None) -> dict[str, ModelEntry]:
         kind = raw["source"].get("kind")
         if kind not in LOCAL_KINDS + NETWORK_KINDS:
             raise ConfigError(f"{path}: model {name!r} has unknown source kind {kind!r}")
+        files, revision = raw["source"].get("files"), str(raw["source"].get("revision") or "")
+        if files is not None and (not isinstance(files, dict) or not files or len(revision) != 40
+                                  or any(c not in "0123456789abcdef" for c in revision)):
+            raise ConfigError(f"{path}: model {name!r}: a source with 'files' needs a mapping of file names to "
+                              "sha256 (or null) and a 'revision' that is a 40-digit commit hash")
         entries[name] = ModelEntry(
             name=name,
             file=raw["file"],
@@ -64,5 +72,6 @@ def load_registry(path: Path | None = None) -> dict[str, ModelEntry]:
             description=raw.get("description", ""),
             license=raw.get("license", ""),
             inputs=tuple(raw["source"].get("inputs", ())),
+            whisper=raw.get("whisper"),
         )
     return entries

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -87,7 +88,45 @@ def _fetch_coqui(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
     shutil.copytree(src, out)
 
 
+HF_ENDPOINT = "https://huggingface.co"
+
+
+def hub_file_url(repo: str, revision: str, file: str) -> str:
+    """``$HF_ENDPOINT/<repo>/resolve/<revision>/<file>``: one file of a hub repository at a commit (the endpoint
+    defaults to ``https://huggingface.co``; a mirror, or a test's local server, is set with ``$HF_ENDPOINT``)."""
+    endpoint = os.environ.get("HF_ENDPOINT") or HF_ENDPOINT
+    return f"{endpoint.rstrip('/')}/{repo}/resolve/{revision}/{file}"
+
+
+def resumes_in_place(entry: ModelEntry) -> bool:
+    """Whether an interrupted fetch of ``entry`` leaves a partial folder to resume (a hub folder fetched file by
+    file), which ``Store.fetch`` then keeps."""
+    return entry.kind == "hf" and bool(entry.source.get("files"))
+
+
+def _fetch_hub_files(entry: ModelEntry, out: Path) -> None:
+    """The ``files`` of a hub repository at its pinned ``revision``, one resumable download each, into folder
+    ``out``. A file already complete there (from an interrupted fetch) is kept when its sha256 is the registry's
+    (or the registry has none); each file with a registry sha256 is checked as it arrives."""
+    source = entry.source
+    out.mkdir(parents=True, exist_ok=True)
+    for file, expected in source["files"].items():
+        path = out / file
+        if path.is_file() and (not expected or sha256_file(path) == expected):
+            continue  # complete from an interrupted fetch
+        path.unlink(missing_ok=True)  # not the pinned file: fetched again
+        dl.download(hub_file_url(source["repo"], source["revision"], file), path, name=f"{entry.name}/{file}")
+        if expected and sha256_file(path) != expected:
+            path.unlink()
+            raise ChecksumError(f"model {entry.name}: {file} from {source['repo']} at {source['revision'][:8]} "
+                                f"does not have the registry's sha256 {expected}; not installed, run the same "
+                                "command again (or report it if it fails again)")
+
+
 def _fetch_hf(entry: ModelEntry, inputs: list[Path], out: Path) -> None:
+    if entry.source.get("files"):
+        _fetch_hub_files(entry, out)
+        return
     from huggingface_hub import snapshot_download
 
     repo = entry.source["repo"]

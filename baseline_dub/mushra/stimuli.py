@@ -27,8 +27,8 @@ finished dub in every system), every condition is made like this, in this order:
    16-bit floor would mask the anchors' stop band).
 
 ``build.json`` records the options, the items and, under ``provenance``, what made each system's dubs: the
-profiles and model sha256s its manifest rows record for the chosen clips (one of each is the rule; more are
-reported as a warning).
+profiles, Whisper releases and model sha256s its manifest rows record for the chosen clips (one of each is the
+rule; more are reported as a warning).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ from baseline_dub.mushra.webmushra import (
     write_test_files,
     write_text_atomic,
 )
-from baseline_dub.runner.manifest import DONE, read_manifest, recorded_models
+from baseline_dub.runner.manifest import DONE, read_manifest, recorded_models, recorded_whispers
 from baseline_dub.runner.split import output_paths
 
 if TYPE_CHECKING:
@@ -203,13 +203,15 @@ class MushraBuild:
         """A short human summary for the command line."""
         out = [f"built {len(self.items)} MUSHRA item(s) in {self.out}; config {self.config.name}"]
         for system, made in self.provenance.items():
-            profiles, models = made["profiles"], made["models"]
-            what = (f"{' + '.join(profiles)} profile, {len(models)} model(s) (sha256s in build.json)" if profiles
-                    else "no manifest records its profile")
+            profiles, models, whispers = made["profiles"], made["models"], made.get("whispers", [])
+            whisper = f"Whisper {' + '.join(whispers)}, " if whispers else ""
+            what = (f"{' + '.join(profiles)} profile, {whisper}{len(models)} model(s) (sha256s in build.json)"
+                    if profiles else "no manifest records its profile")
             mixed = [n for n, digests in models.items() if len(digests) > 1]
-            if len(profiles) > 1 or mixed:
+            if len(profiles) > 1 or len(whispers) > 1 or mixed:
                 what += "; warning: its items were dubbed with different " + (
-                    "profiles" if len(profiles) > 1 else f"weights ({', '.join(mixed)})")
+                    "profiles" if len(profiles) > 1 else "Whispers" if len(whispers) > 1
+                    else f"weights ({', '.join(mixed)})")
             out.append(f"  {system}: {what}")
         out += [f"  skipped {n} clip(s): {reason}" for reason, n in _reason_counts(self.skipped)]
         return out
@@ -243,9 +245,11 @@ class _System:
         return f"{self.name} has no dub (no {candidates[-1]})"
 
     def provenance(self, clip_ids: Sequence[str]) -> dict[str, Any]:
-        """The profiles and model sha256s that the rows of ``clip_ids`` record (empty without a manifest)."""
-        profiles, models = recorded_models(self.rows[c] for c in clip_ids if c in self.rows)
-        return {"profiles": profiles, "models": models}
+        """The profiles, Whisper releases and model sha256s that the rows of ``clip_ids`` record (empty without a
+        manifest)."""
+        rows = [self.rows[c] for c in clip_ids if c in self.rows]
+        profiles, models = recorded_models(rows)
+        return {"profiles": profiles, "whispers": recorded_whispers(rows), "models": models}
 
 
 def _candidate(dataset: Dataset, clip: Clip, systems: Sequence[_System]) -> dict[str, Path] | str:

@@ -178,8 +178,8 @@ def _readme(name: str, items: Sequence[MushraItem], rate: int) -> str:
    its own that the MUSHRA ratings survive). Analyse them with
        baseline-dub mushra analyze /path/to/webMUSHRA/results/{results_id(name)}/mushra.csv --out DIR
 {STIMULI_CSV} lists item, clip_id, condition, file (relative to this folder), seconds and lufs;
-build.json records how the stimuli were made and what made each system's dubs (the profile and model sha256s
-its run's manifest rows record, under "provenance"); skipped.csv lists the clips left out and why.
+build.json records how the stimuli were made and what made each system's dubs (the profile, Whisper and model
+sha256s its run's manifest rows record, under "provenance"); skipped.csv lists the clips left out and why.
 """
 
 

@@ -160,7 +160,7 @@ class Dub:
             duration=round(self.source.duration, 4), rate=self.audio.rate, channels=self.audio.channels,
             source_lufs=round(self.source_lufs, 2), dub_lufs=round(self.dub_lufs, 2),
             mixing_ratio=round(self.mixing_ratio, 4), ratio_source=self.ratio_source,
-            profile=prov.get("profile"), models=dict(prov.get("models") or {}),
+            profile=prov.get("profile"), whisper=prov.get("whisper"), models=dict(prov.get("models") or {}),
             separation_weights=prov.get("separation_weights"), translate_engine=prov.get("translate_engine"),
             translate_compute_type=prov.get("translate_compute_type"),
             stage_seconds={k: round(v, 4) for k, v in self.stage_seconds.items()},

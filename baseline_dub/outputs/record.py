@@ -123,6 +123,7 @@ class ClipRecord:
     mixing_ratio: float | None = None
     ratio_source: str | None = None
     profile: str | None = None
+    whisper: str | None = None
     models: dict[str, str] = field(default_factory=dict)
     separation_weights: str | None = None
     translate_engine: str | None = None

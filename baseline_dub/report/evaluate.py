@@ -140,7 +140,9 @@ def evaluate_run(run_dir: str | Path, split: str | None = None, *, data_dir: str
 def load_english_asr(config: Config, store: Store) -> tuple[metrics.Transcriber, str]:
     """English ASR of syntheses, as ``(transcribe, description)``: the translation stage's Whisper
     (``config.translate.model``, loaded once) with ``task=transcribe``, ``language=en``, batched. A
-    transcript that the stage judges silent or hallucinated counts as empty (every word deleted)."""
+    transcript that the stage judges silent or hallucinated counts as empty (every word deleted). The description
+    names the Whisper release, its registry entry and engine."""
+    from baseline_dub.models.whispers import whisper_of
     from baseline_dub.stages.translate import load_translator
 
     translator = load_translator(config, store)
@@ -148,4 +150,5 @@ def load_english_asr(config: Config, store: Store) -> tuple[metrics.Transcriber,
     def transcribe(audios: list[Audio]) -> list[str]:
         return [t.text for t in translator.transcribe_batch(audios, language="en")]
 
-    return transcribe, f"Whisper `{translator.model_name}` (task transcribe, language en, {translator.device})"
+    return transcribe, (f"Whisper {whisper_of(config, store)} (`{translator.model_name}`, {translator.engine}; "
+                        f"task transcribe, language en, {translator.device})")

@@ -58,6 +58,13 @@ def _section_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], list[dict[str, 
     return done, [s for s in ev.segments if not s.get("skipped")]
 
 
+def translating_whispers(ev: Evaluation) -> str:
+    """The Whisper releases that translated the run's dubbed clips, as their rows record them (``–`` when none
+    does: rows written before the ``whisper`` key, or a run where nothing was dubbed)."""
+    found = sorted({r.whisper for r in ev.manifest.clips.values() if r.has_dub and r.whisper})
+    return ", ".join(found) or "–"
+
+
 def summary_rows(ev: Evaluation) -> list[list[str]]:
     """The report's summary as ``[measure, value]`` rows (report.md's table, report.html's head)."""
     done, synth = _section_rows(ev)
@@ -70,6 +77,7 @@ def summary_rows(ev: Evaluation) -> list[list[str]]:
     m = metrics.mean
     return [
         ["clips done / all", f"{len(done)} / {len(ev.clips)}"],
+        ["Whisper that translated", translating_whispers(ev)],
         ["BLEU / chrF (corpus)", f"{fmt(metrics.bleu(hyps, refs) if scored else None, 1)} / "
                                  f"{fmt(metrics.chrf(hyps, refs) if scored else None, 1)}"],
         ["speaker similarity (mean, manifest)", fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
@@ -145,7 +153,8 @@ def render_report(ev: Evaluation, out_dir: Path) -> str:
         "",
         f"Split `{ev.split}`: {len(ev.clips)} clips in {', '.join(f'`{f.name}`' for f in ev.manifest.files)} "
         "(the last row of each clip is its state). "
-        f"Profile: {', '.join(profiles) or '–'}. Written {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
+        f"Profile: {', '.join(profiles) or '–'}. Whisper: {translating_whispers(ev)}. "
+        f"Written {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
         "",
         "## Summary",
         "",

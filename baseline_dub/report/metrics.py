@@ -193,7 +193,7 @@ CLIP_FIELDS = (
     "clip_id", "status", "reason", "duration", "n_segments", "n_synthesized", "bleu", "chrf",
     "similarity", "similarity_recomputed", "length_ratio", "overlap_seconds", "coverage_dub",
     "coverage_source", "source_lufs", "dub_lufs", "lufs_difference", "lufs_from", "mixing_ratio",
-    "ratio_source", "wer", "processing_seconds", "rtf", "profile", "speech_seconds", "speech_coverage",
+    "ratio_source", "wer", "processing_seconds", "rtf", "profile", "whisper", "speech_seconds", "speech_coverage",
     "en_words_per_speech_second", "speakers_expected", "speakers_found", "quality_flags", "hypothesis",
     "reference", "error",
 )
@@ -248,7 +248,8 @@ def evaluate_clip(row: ClipRecord, inputs: ClipInputs) -> tuple[dict[str, Any], 
     ``error`` column holds the row's sentence (its ``error``, or a ``no_speech`` row's ``note``)."""
     clip: dict[str, Any] = dict(
         clip_id=row.clip_id, status=str(row.status), reason=row.reason, duration=row.duration,
-        mixing_ratio=row.mixing_ratio, ratio_source=row.ratio_source, profile=row.profile, error=row.message,
+        mixing_ratio=row.mixing_ratio, ratio_source=row.ratio_source, profile=row.profile, whisper=row.whisper,
+        error=row.message,
         speech_seconds=row.speech_seconds, covered_seconds=row.covered_seconds,
         en_words_per_speech_second=row.en_words_per_speech_second, speakers_expected=row.speakers_expected,
         speakers_found=row.speakers_found, speech_coverage=row.coverage,

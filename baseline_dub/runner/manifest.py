@@ -18,7 +18,7 @@ from baseline_dub.outputs.record import FINISHED, ClipRecord, JsonObject, Status
 
 DONE, FAILED, MISSING, NO_SPEECH = Status.DONE, Status.FAILED, Status.MISSING_AUDIO, Status.NO_SPEECH
 __all__ = ["DONE", "FAILED", "FINISHED", "MISSING", "NO_SPEECH", "ManifestWriter", "done_ids", "manifest_name",
-           "read_manifest", "recorded_models"]
+           "read_manifest", "recorded_models", "recorded_whispers"]
 
 
 def manifest_name(shard: tuple[int, int] | None) -> str:
@@ -78,6 +78,12 @@ def recorded_models(rows: Iterable[ClipRecord]) -> tuple[list[str], dict[str, li
         for name, digest in row.models.items():
             models.setdefault(name, set()).add(str(digest))
     return sorted(profiles), {name: sorted(models[name]) for name in sorted(models)}
+
+
+def recorded_whispers(rows: Iterable[ClipRecord]) -> list[str]:
+    """The Whisper releases that translated these rows' dubs, as the rows record them (sorted; rows written before
+    the ``whisper`` key record none). One is the rule."""
+    return sorted({row.whisper for row in rows if row.has_dub and row.whisper})
 
 
 class ManifestWriter:

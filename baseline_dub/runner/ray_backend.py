@@ -36,10 +36,10 @@ class PipelineActor:
         self.dataset = Dataset.open(self.opts.data, annotations=self.opts.annotations)
         self.clips = {c.id: c for c in self.dataset.clips(self.opts.split)}
         self.pipeline = DubPipeline(self.opts.profile, device=self.opts.device, config_path=self.opts.config_path,
-                                    announce=False)
+                                    announce=False, whisper=self.opts.whisper)
 
-    def describe(self) -> tuple[str, float]:
-        return self.pipeline.config.profile, self.pipeline.load_seconds
+    def describe(self) -> tuple[str, float, str]:
+        return self.pipeline.config.profile, self.pipeline.load_seconds, self.pipeline.provenance["whisper"]
 
     def dub(self, ids: list[str]) -> tuple[list[ClipRecord], float, float]:
         t0 = time.perf_counter()
@@ -89,8 +89,8 @@ def run_split_ray(opts: RunOptions, address: str = "local", actors: int | None =
         try:
             remote_cls = ray.remote(PipelineActor).options(**options)
             pool_actors = [remote_cls.remote(asdict(opts), cpus_per_actor) for _ in range(n)]
-            profile, load_seconds = ray.get(pool_actors[0].describe.remote())
-            run.start(profile, load_seconds)
+            profile, load_seconds, whisper = ray.get(pool_actors[0].describe.remote())
+            run.start(profile, load_seconds, whisper)
         except BaseException:
             run.close()
             raise

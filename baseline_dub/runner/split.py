@@ -62,8 +62,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class RunOptions:
     """What to run: split, data source (``annotations``: the annotations file, when not the one in ``data``),
-    output folder, profile, shard, limit, batching; ``video``: also write each clip's dubbed video from the
-    dataset's video clips."""
+    output folder, profile (``whisper``: a Whisper release instead of the profile's own), shard, limit, batching;
+    ``video``: also write each clip's dubbed video from the dataset's video clips."""
 
     split: str = "test"
     data: str | None = None
@@ -79,6 +79,7 @@ class RunOptions:
     batch_clips: int = 1
     progress: bool = True
     lock: bool = True
+    whisper: str | None = None
 
     def __post_init__(self) -> None:
         if self.limit is not None and self.limit < 1:
@@ -189,11 +190,13 @@ class _Run:
             raise
         return run
 
-    def start(self, pipeline_profile: str | None, load_seconds: float) -> None:
-        """Delete the stray temporary files this run owns, open the manifest and the progress bar."""
+    def start(self, pipeline_profile: str | None, load_seconds: float, whisper: str | None = None) -> None:
+        """Delete the stray temporary files this run owns, open the manifest and the progress bar; the summary
+        records the profile and the Whisper (release) that dub."""
         from tqdm import tqdm
 
         self.summary.profile = pipeline_profile
+        self.summary.whisper = whisper
         self.summary.load_seconds = load_seconds
         if self.lock is not None:  # without the lock another run may own any of them: leave them be
             for stale in stray_parts(self.split_dir, self.opts.shard, is_whole_split(self.opts.shard),
@@ -337,8 +340,10 @@ def run_split(opts: RunOptions, pipeline: DubPipeline | None = None) -> RunSumma
         batches = run.stream() if run.todo else iter(())
         first = run.first_batch(batches) if run.todo else None
         if first is not None and pipeline is None:
-            pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path)
-        run.start(pipeline.config.profile if pipeline is not None else None, getattr(pipeline, "load_seconds", 0.0))
+            pipeline = DubPipeline(opts.profile, device=opts.device, config_path=opts.config_path,
+                                   whisper=opts.whisper)
+        run.start(pipeline.config.profile if pipeline is not None else None, getattr(pipeline, "load_seconds", 0.0),
+                  pipeline.provenance.get("whisper") if pipeline is not None else None)
     except BaseException:
         run.close()
         raise

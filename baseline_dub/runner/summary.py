@@ -21,7 +21,8 @@ class RunSummary:
     ``missing_video`` counts, by reason, the clips dubbed without their video (``--video``: no video clip in
     the data, or one ffmpeg could not read). ``quality_flags`` counts, by flag, the finished clips whose dub
     lacks something (``low_coverage``: over 2 s of speech, under half of it dubbed; ``fewer_speakers``);
-    ``speech_seconds``/``covered_seconds``/``en_words`` add up the clips' speech coverage.
+    ``speech_seconds``/``covered_seconds``/``en_words`` add up the clips' speech coverage. ``profile`` and
+    ``whisper`` (the Whisper release that translated, e.g. ``base``) say what dubbed.
     """
 
     selected: int = 0
@@ -44,6 +45,7 @@ class RunSummary:
     load_seconds: float = 0.0
     wall_seconds: float = 0.0
     profile: str | None = None
+    whisper: str | None = None
 
     @property
     def n_failed(self) -> int:
@@ -89,6 +91,7 @@ class RunSummary:
         where = f"listed under skipped_entry_list in {self.summary_path or 'summary.json'}"
         return [
             f"profile          {self.profile}",
+            f"whisper          {self.whisper}",
             f"clips selected   {self.selected} (finished before this run: {self.already_done})",
             f"done             {self.done}",
             f"no speech        {self.n_nothing_spoken}"
@@ -120,6 +123,7 @@ class RunSummary:
                 "skipped_entry_list": list(self.skipped_entries), "audio_seconds": self.audio_seconds,
                 "processing_seconds": self.processing_seconds, "load_seconds": self.load_seconds,
                 "wall_seconds": self.wall_seconds, "real_time_factor": self.rtf, "profile": self.profile,
+                "whisper": self.whisper,
                 "speech_seconds": round(self.speech_seconds, 3), "covered_seconds": round(self.covered_seconds, 3),
                 "coverage": None if self.overall_coverage is None else round(self.overall_coverage, 4),
                 "en_words_per_speech_second": round(self.en_words / self.speech_seconds, 3)

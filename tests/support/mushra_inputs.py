@@ -93,7 +93,7 @@ def make_mushra_inputs(root: Path, real_dir: Path) -> MushraInputs:
     dub_b = Audio(gating_edge_noise(24000, 2), 24000)
     write_audio(dubs / "test" / f"{A}.wav", dub_a)
     write_audio(dubs / "test" / f"{B}.wav", dub_b)
-    made = {"profile": "offline", "models": dict(BASELINE_MODELS)}
+    made = {"profile": "offline", "whisper": "base", "models": dict(BASELINE_MODELS)}
     rows = [{"clip_id": A, "status": "done", "output": f"test/{A}.wav", **made},
             {"clip_id": B, "status": "done", "output": f"test/{B}.wav", **made},
             {"clip_id": D, "status": "failed", "reason": "no_speech", "output": None}]

@@ -215,14 +215,19 @@ TINY_WHISPER = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=16, n_
 SPOKEN = " Hello my friend."  # what ``speaking_whisper_checkpoint`` says, whatever it hears
 
 
-def tiny_whisper_checkpoint() -> dict:
-    """A random float32 Whisper of ``TINY_WHISPER``'s dims in openai-whisper's checkpoint format."""
+def tiny_whisper_checkpoint(dims: ModelDimensions = TINY_WHISPER) -> dict:
+    """A random float32 Whisper of ``dims`` (default ``TINY_WHISPER``'s) in openai-whisper's checkpoint format."""
     generator = torch.Generator().manual_seed(0)
-    state = {k: torch.randn(v.shape, generator=generator) * 0.05 for k, v in Whisper(TINY_WHISPER).state_dict().items()}
-    return {"dims": dataclasses.asdict(TINY_WHISPER), "model_state_dict": state}
+    state = {k: torch.randn(v.shape, generator=generator) * 0.05 for k, v in Whisper(dims).state_dict().items()}
+    return {"dims": dataclasses.asdict(dims), "model_state_dict": state}
 
 
-def speaking_whisper_checkpoint() -> dict:
+def whisper_languages(dims: ModelDimensions) -> int:
+    """How many languages a multilingual Whisper of ``dims`` knows (99; 100 from large-v3 on, one more token)."""
+    return dims.n_vocab - 51765 - 1
+
+
+def speaking_whisper_checkpoint(dims: ModelDimensions = TINY_WHISPER) -> dict:
     """``tiny_whisper_checkpoint`` in float16 (as ``large-v2.pt`` is) whose decoder says ``SPOKEN`` then stops.
 
     Every decoder block adds nothing to the residual stream (its output projections are zero), so the last
@@ -234,14 +239,15 @@ def speaking_whisper_checkpoint() -> dict:
     """
     import whisper
 
-    tokenizer = whisper.tokenizer.get_tokenizer(True, num_languages=99, language="ja", task="translate")
-    ckpt = tiny_whisper_checkpoint()
+    tokenizer = whisper.tokenizer.get_tokenizer(True, num_languages=whisper_languages(dims), language="ja",
+                                                task="translate")
+    ckpt = tiny_whisper_checkpoint(dims)
     state = ckpt["model_state_dict"]
-    width, prompt = TINY_WHISPER.n_text_state, 4  # <|startoftranscript|><|ja|><|translate|><|notimestamps|>
+    width, prompt = dims.n_text_state, 4  # <|startoftranscript|><|ja|><|translate|><|notimestamps|>
     targets = [*tokenizer.encode(SPOKEN), tokenizer.eot]
-    assert prompt + len(targets) <= min(width, TINY_WHISPER.n_text_ctx)
-    position = torch.zeros(TINY_WHISPER.n_text_ctx, width)
-    position[torch.arange(TINY_WHISPER.n_text_ctx), torch.arange(TINY_WHISPER.n_text_ctx)] = 100.0
+    assert prompt + len(targets) <= min(width, dims.n_text_ctx)
+    position = torch.zeros(dims.n_text_ctx, width)
+    position[torch.arange(dims.n_text_ctx), torch.arange(dims.n_text_ctx)] = 100.0
     state["decoder.positional_embedding"] = position
     for key in state:
         if key.startswith("decoder.blocks.") and re.search(r"(attn\.out|mlp\.2)\.(weight|bias)$", key):
