@@ -24,6 +24,7 @@ class CopyPipeline:
 
     config = SimpleNamespace(profile="copy")
     load_seconds = 0.0
+    provenance = {"profile": "copy", "whisper": None}
 
     def dub_batch(self, items: list) -> list[Dub]:
         return [Dub(audio=i.audio, source=i.audio, stems=Stems(i.audio, i.audio), segments=(), translations=(),
