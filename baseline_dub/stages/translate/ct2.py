@@ -9,9 +9,9 @@ own windowing and fallback; here the loop is the project's:
 - the input is the same 30 s log-mel window as the openai-whisper engine's (``batch.segment_mel``);
 - the prompt is openai-whisper's ``<|startoftranscript|><|ja|><|translate|><|notimestamps|>`` (its own
   tokenizer, which also turns the tokens back into text);
-- temperature 0 decodes with ``beam_size`` (greedy at 1), each later temperature samples ``best_of``
-  candidates; only the segments that still need a fallback (``batch.needs_fallback``: repetitive, or
-  unlikely with ``fallback_on_logprob``, unless silence) are decoded again, and when every temperature
+- temperature 0 decodes with ``beam_size`` (greedy at 1) and ``patience``, each later temperature samples ``best_of``
+  candidates; only the segments that still need a fallback (``batch.needs_fallback``: repetitive, a stock phrase,
+  or unlikely with ``fallback_on_logprob``, unless silence) are decoded again, and when every temperature
   fails the most likely attempt that is not repetitive is kept: the same loop as the other engine's
   (``batch.with_fallback``);
 - ``max_tokens_per_second`` caps the tokens as in the other engine; sampling is seeded (the profile's ``seed``);
@@ -152,7 +152,8 @@ class CT2Translator(EngineBase):
         return self.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), [prompt] * len(features),
             beam_size=1 if sampled else cfg.beam_size, num_hypotheses=cfg.best_of if sampled else 1,
-            patience=1.0, length_penalty=1.0, max_length=len(prompt) + max_new, return_scores=True,
+            patience=1.0 if sampled else cfg.patience, length_penalty=1.0, max_length=len(prompt) + max_new,
+            return_scores=True,
             return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1],
             sampling_topk=0 if sampled else 1, sampling_temperature=temperature if sampled else 1.0)
 
