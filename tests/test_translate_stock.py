@@ -131,6 +131,9 @@ def test_unsure_phrases_are_stock_only_on_weak_evidence() -> None:
     ("Hi. " + "and the " * 30, "Hi. and the"),
     ("Okay, okay, okay, okay, okay! Let's go.", "Okay! Let's go."),  # what follows a loop is kept
     ("ありがとうありがとうありがとうありがとう。", "ありがとう。"),  # a script without spaces
+    ("YAYAYAYAYAYAYAYAYAYAYAY", "YA"),  # a loop inside one word
+    ("Yeah, yeah, yeah, yeah, yeah", "Yeah"),  # no comma left hanging at the end
+    ("Mississippi is far.", "Mississippi is far."),  # letters that repeat are not a loop
     ("The king is not pleased with this.", "The king is not pleased with this."),  # no loop: unchanged
     ("", ""),
 ])

@@ -11,8 +11,9 @@ Both engines share these (through ``batch.py`` and ``base.py``):
   section a line belongs to: the whole line normalised is a phrase of the bag, or every piece of it between
   sentence punctuation is (``always`` when any piece is).
 - :func:`deloop` cuts a looping line (one word or phrase said again and again, as Whisper loops) to what it
-  says once: every back-to-back repeat of a word sequence is kept once, and a last, unfinished copy (the loop
-  cut by the token cap) is dropped; the words before and after a loop are kept.
+  says once: every back-to-back repeat of a word sequence is kept once (and a word that is one piece of letters
+  said again and again without a space, "YAYAYAYA", the piece once), and a last, unfinished copy (the loop cut by
+  the token cap) is dropped; the words before and after a loop are kept.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ _LOOSE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
 _PIECES = re.compile(r"[.!?;:,\u3002\uff01\uff1f\u3001\u2026]+")
 _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN = re.compile(rf"\s*(?:[{_UNSPACED}]|[^\s{_UNSPACED}]+)")
+# A word that is one piece of two or more letters said three or more times without a space ("YAYAYAYAY"): the piece.
+_WORD_LOOP = re.compile(r"(?<![^\W\d_])([^\W\d_]{2,}?)\1{2,}[^\W\d_]*(?![^\W\d_])", re.IGNORECASE)
 _CLOSING = re.compile(r"[.!?\u3002\uff01\uff1f]+[\"')\]]*$")
 
 
@@ -167,6 +170,9 @@ def deloop(text: str) -> str:
     punctuation that closed a loop's last copy closes the copy kept. Words compare as :func:`normalize` makes
     them; scripts written without spaces repeat character by character."""
     tokens, keys = _tokens(text)
+    for k, token in enumerate(tokens):
+        tokens[k] = _WORD_LOOP.sub(r"\1", token)
+        keys[k] = " ".join(_words(tokens[k]))
     while (found := _longest_repeat(keys)) is not None:
         start, n, copies, partial = found
         end = start + copies * n
@@ -177,4 +183,5 @@ def deloop(text: str) -> str:
         if closing and not _CLOSING.search(tokens[kept]):
             tokens[kept] = tokens[kept].rstrip(",;:\u3001") + closing.group(0)
         del tokens[kept + 1:end], keys[kept + 1:end]
-    return "".join(tokens).strip()
+    cut = "".join(tokens).strip()
+    return cut.rstrip(",;:\u3001 ") if cut != text.strip() else cut
