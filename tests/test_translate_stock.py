@@ -134,6 +134,11 @@ def test_unsure_phrases_are_stock_only_on_weak_evidence() -> None:
     ("YAYAYAYAYAYAYAYAYAYAYAY", "YA"),  # a loop inside one word
     ("Yeah, yeah, yeah, yeah, yeah", "Yeah"),  # no comma left hanging at the end
     ("Mississippi is far.", "Mississippi is far."),  # letters that repeat are not a loop
+    # the copy kept ends a sentence; the last copy, cut inside a word by the token cap, goes
+    ("If you are talking to me, I will not let you listen to me. I will not let you listen to me. I will not let "
+     "you listen to me.", "If you are talking to me, I will not let you listen to me."),
+    ("If you are a human, you can't talk. You can't talk. You can't talk. You can't talk. You can",
+     "If you are a human, you can't talk."),
     ("The king is not pleased with this.", "The king is not pleased with this."),  # no loop: unchanged
     ("", ""),
 ])
@@ -169,6 +174,18 @@ def test_a_looping_line_is_delooped_and_spoken() -> None:
     assert (off.text, off.skipped, off.heard, off.delooped) == ("", "repetitive", loop, False)
 
 
+def test_a_long_phrase_said_three_times_is_a_loop_whisper_does_not_see() -> None:
+    loop = ("If you are talking to me, I will not let you listen to me. I will not let you say it. I will not let "
+            "you say it. I will not let you say it. I will not")
+    assert compression_ratio(loop) < 2.4 and skip_reason(loop, -0.7, 0.04, compression_ratio(loop), RULES) \
+        == "repeated_ngram"
+    assert judge(_decoded(loop), RULES).text == \
+        "If you are talking to me, I will not let you listen to me. I will not let you say it."
+    for line in ("Can you hear it properly? Can you hear it properly? Can you hear it?",  # 5 words, twice
+                 "I will not let you say it. I will not let you say it."):  # 6 words, twice
+        assert skip_reason(line, -0.7, 0.04, compression_ratio(line), RULES) is None
+
+
 def test_a_loop_of_a_stock_phrase_is_a_hallucination_not_a_line() -> None:
     loop = "Thank you for watching. Thank you for watching. Thank you for watching. Thank you for"
     out = judge(_decoded(loop), RULES)
@@ -192,14 +209,27 @@ def _fallback(script: dict[float, list[Attempt]], rules: SkipRules) -> tuple[lis
 
 
 def test_a_stock_phrase_is_decoded_again_and_a_real_line_preferred() -> None:
-    script = {0.0: [Attempt("Thank you for watching."), Attempt("Let's go!"), Attempt("I'm sorry.", -0.3, 0.05)],
-              0.4: [Attempt("I'll see you at the station.", -0.9), Attempt("x"), Attempt("x")]}
+    script = {0.0: [Attempt("Thank you for watching.", -0.9), Attempt("Let's go!"), Attempt("I'm sorry.", -0.3)],
+              0.4: [Attempt("I'll see you at the station.", -0.8), Attempt("x"), Attempt("x")]}
     out, calls = _fallback(script, RULES)
     assert calls == [(0, 0.0), (1, 0.0), (2, 0.0), (0, 0.4)]  # only the stock line is decoded again
     assert [d.text for d in out] == ["I'll see you at the station.", "Let's go!", "I'm sorry."]
     assert out[0].temperature == 0.4
     out_off, calls_off = _fallback(script, OFF)
     assert out_off[0].text == "Thank you for watching." and len(calls_off) == 3  # no bag: no second decode
+
+
+@pytest.mark.parametrize("on_logprob", [True, False])  # the sample failed too (paper) or was accepted (offline)
+def test_a_less_likely_sample_does_not_replace_a_stock_phrase(on_logprob: bool) -> None:
+    """Whisper base on a real J-Moshi line: "I'm sorry." (-1.61), then at 0.4 "The sound of the sound is very
+    good." (-1.89): the sample is no better evidence of speech than the stock phrase, so nothing is spoken."""
+    rules = replace(RULES, fallback_on_logprob=on_logprob)
+    script = {0.0: [Attempt("I'm sorry.", -1.61, 0.43)], 0.4: [Attempt("The sound of the sound is very good.", -1.89)]}
+    out, calls = _fallback(script, rules)
+    assert len(calls) == 2 and (out[0].text, out[0].temperature) == ("I'm sorry.", 0.0)
+    assert judge(out[0], rules).skipped == "hallucination"
+    script[0.4] = [Attempt("The sound is very good.", -1.2)]  # more likely than the stock phrase: it is spoken
+    assert judge(_fallback(script, rules)[0][0], rules).text == "The sound is very good."
 
 
 def test_when_every_attempt_is_stock_the_line_is_skipped() -> None:

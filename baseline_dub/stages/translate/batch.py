@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from baseline_dub.stages.translate.hallucination import StockPhrases, deloop
+from baseline_dub.stages.translate.hallucination import StockPhrases, deloop, long_loop
 
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 30.0
@@ -111,7 +111,8 @@ def skip_reason(text: str, avg_logprob: float, no_speech_prob: float, ratio: flo
     log-probability below its threshold); ``empty``: no text; ``non_verbal``: no letter or digit
     (punctuation, music notes); ``hallucination``: a stock phrase of the bag (:func:`is_stock`), or only one
     said again and again; ``repetitive``: compression ratio above the threshold even after the
-    temperature fallback; ``repeated_ngram``: one n-gram repeated ``max_ngram_repeats`` times in a row.
+    temperature fallback; ``repeated_ngram``: one n-gram repeated ``max_ngram_repeats`` times in a row, or a
+    phrase of 6 words or more said 3 times in a row (``hallucination.long_loop``).
     """
     if no_speech_prob > rules.no_speech_threshold and avg_logprob < rules.logprob_threshold:
         return "no_speech"
@@ -123,7 +124,7 @@ def skip_reason(text: str, avg_logprob: float, no_speech_prob: float, ratio: flo
         return "hallucination"
     if ratio > rules.compression_ratio_threshold:
         return "repetitive"
-    if max_ngram_repeats(text) >= rules.max_ngram_repeats:
+    if max_ngram_repeats(text) >= rules.max_ngram_repeats or long_loop(text):
         return "repeated_ngram"
     return None
 
@@ -223,7 +224,9 @@ def _best(attempts: list[tuple[Any, float]], rules: SkipRules) -> Decoded:
     """The accepted attempt (the last one) or, when every temperature failed, the most likely of the first
     non-empty group of: attempts not too repetitive (as faster-whisper does) and no stock phrase
     (:func:`is_stock`); attempts that leave something to say once delooped; attempts not too repetitive; all
-    (instead of Whisper's last, most random one)."""
+    (instead of Whisper's last, most random one). An attempt chosen after a first decoding that was a stock phrase
+    replaces it only when it is at least as likely (average log-probability): a less likely sample is no better
+    evidence of speech than the phrase, which is then kept (and skipped as a hallucination)."""
     result, t = attempts[-1]
     if needs_fallback(result, rules):
         fine = [a[0].compression_ratio <= rules.compression_ratio_threshold for a in attempts]
@@ -231,6 +234,10 @@ def _best(attempts: list[tuple[Any, float]], rules: SkipRules) -> Decoded:
         groups = [[a for a, *keep in zip(attempts, *flags, strict=True) if all(keep)]
                   for flags in ((fine, says), (says,), (fine,), ())]
         result, t = max(next(g for g in groups if g), key=lambda a: a[0].avg_logprob)
+    first = attempts[0][0]
+    if result is not first and result.avg_logprob < first.avg_logprob and is_stock(
+            first.text, first.avg_logprob, first.no_speech_prob, rules):
+        result, t = attempts[0]
     return Decoded(text=result.text.strip(), language=result.language, avg_logprob=float(result.avg_logprob),
                    no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio),
                    temperature=float(t))
