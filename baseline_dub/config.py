@@ -117,7 +117,17 @@ class TranslateConfig:
     are the registry entries that lie beside its ``model.bin``: config.json, vocabulary). ``compute_type``
     (ctranslate2 only): ``auto`` is float32 on the CPU and float16 on CUDA (bench/translate_engines.py), or
     any CTranslate2 compute type the device supports (int8, int8_float32, float32, float16, ...).
-    The decoding defaults are openai-whisper's own (its package is the default engine).
+    ``patience``: beam search's patience (openai-whisper's and CTranslate2's; 1.0 stops at ``beam_size``
+    finished hypotheses, 2.0 waits for twice as many).
+    ``stock_phrases``: a line that is one of the phrases Whisper invents on non-speech (the bag of
+    ``stages/translate/stock_phrases.txt``: video outros, subtitle credits, ...) is re-decoded like a repetitive
+    line and, when every attempt is still one, not spoken (``skipped: hallucination``); the bag's ``unsure``
+    phrases ("Thank you.", "I'm sorry.") only when Whisper's evidence is weak: no-speech probability over
+    ``stock_unsure_no_speech`` or average log-probability under ``stock_unsure_logprob``.
+    ``deloop``: a line every decoding of which loops (repetitive, or a repeated n-gram) keeps each repeat once
+    and is spoken when what remains passes the rules, instead of being dropped.
+    The decoding defaults are openai-whisper's own (its package is the default engine); its package has no bag and
+    no delooping, so both are off unless a profile turns them on.
     """
 
     model: str = ""
@@ -128,6 +138,7 @@ class TranslateConfig:
     language: str = "ja"
     task: str = "translate"
     beam_size: int = 5
+    patience: float = 1.0
     best_of: int = 5
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     batch_size: int = 16
@@ -139,9 +150,15 @@ class TranslateConfig:
     silence_dbfs: float = -60.0
     max_tokens_per_second: float = 8.0
     fallback_on_logprob: bool = True
+    stock_phrases: bool = False
+    stock_unsure_no_speech: float = 0.6
+    stock_unsure_logprob: float = -1.0
+    deloop: bool = False
     fp16: bool = True
 
     def __post_init__(self) -> None:
+        if self.patience <= 0:
+            raise ConfigError(f"translate.patience: {self.patience} must be > 0 (1.0: plain beam search)")
         if self.engine not in TRANSLATE_ENGINES:
             raise ConfigError(f"translate.engine: {self.engine!r} is not one of {', '.join(TRANSLATE_ENGINES)}")
         if self.compute_type not in CT2_COMPUTE_TYPES:

@@ -22,6 +22,7 @@ from baseline_dub.report.evaluate import Manifest, evaluate_run, find_split
 FEMALE = "common_voice_ja_38843402_16k.wav"  # 6.8 s
 MALE = "common_voice_ja_38853932_16k.wav"
 HYP_A = ["I'm sure something bad happened to my 2 friends.", "The little devil thought so."]
+LOOP = "Where are you going? Where are you going? Where are you going? Where are you"
 
 
 def _row(clip_id: str, status: str, **extra) -> dict:
@@ -50,8 +51,8 @@ def fake_run(tmp_path_factory, real_dir) -> Path:
          "placed_start": 0.5, "similarity": 0.81, "file": "seg-00.flac"},
         {"start": 3.2, "end": 6.5, "speaker": "S1", "text": HYP_A[1], "skipped": None, "synth_seconds": 4.0,
          "placed_start": 2.5, "similarity": 0.62, "file": "seg-01.flac"},
-        {"start": 6.5, "end": 6.8, "speaker": "S1", "text": "", "skipped": "no_speech", "synth_seconds": 0.0,
-         "similarity": None, "file": None},
+        {"start": 6.5, "end": 6.8, "speaker": "S1", "text": "", "skipped": "hallucination",
+         "heard": "Thank you for watching.", "synth_seconds": 0.0, "similarity": None, "file": None},
     ]
     clip_a = _row("aa/aa-1", "done", output="test/aa/aa-1/aa-1.wav", parts="test/aa/aa-1/parts",
                   duration=6.8, source_lufs=-24.0, dub_lufs=-23.0, mixing_ratio=0.7, ratio_source="estimated",
@@ -66,7 +67,8 @@ def fake_run(tmp_path_factory, real_dir) -> Path:
                   source_lufs=-20.0, mixing_ratio=0.5, ratio_source="sidecar", profile="offline",
                   en_text="Where are you going tonight?",
                   segments=[{"start": 1.0, "end": 3.0, "speaker": "S0", "text": "Where are you going?",
-                             "skipped": None, "similarity": 0.7, "file": "seg-00.flac"}],
+                             "skipped": None, "similarity": 0.7, "file": "seg-00.flac", "delooped": True,
+                             "synth_seconds": 1.5, "heard": LOOP}],
                   stage_seconds={"separate": 1.0, "translate": 0.5, "synthesize": 0.5},
                   started="2026-01-01T00:00:10+00:00", finished="2026-01-01T00:00:12+00:00")
     failed_b = _row("bb/bb-2", "failed", reason="stage_error", error="clip bb/bb-2: synthesize failed")
@@ -134,6 +136,10 @@ def test_evaluate_command_writes_report_csvs_and_plots(fake_run, tmp_path, capsy
     assert [c["status"] for c in clips] == ["done", "done", "missing_audio", "failed"]
     segments = list(csv.DictReader((out / "segments.csv").open()))
     assert len(segments) == 4
+    # what Whisper invented is counted and kept as it heard it; a loop spoken delooped says so
+    assert "| lines Whisper invented, not spoken / looping lines delooped | 1 / 1 (of 4 lines) |" in report
+    assert sorted((s["skipped"], s["heard"], s["delooped"]) for s in segments if s["heard"]) == [
+        ("", LOOP, "True"), ("hallucination", "Thank you for watching.", "False")]
     # recomputed from vocals.wav: seg-00 *is* its slot of the vocals, seg-01 is another speaker
     sims = [float(s["similarity_recomputed"]) for s in segments if s["clip_id"] == "aa/aa-1" and s["file"]]
     assert sims[0] == pytest.approx(1.0, abs=1e-3) and sims[1] < 0.9

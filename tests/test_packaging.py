@@ -130,6 +130,7 @@ def test_wheel_carries_every_package_the_configs_and_the_sample(dist):
     assert "baseline_dub/sample/anim400k_video_clips.tar.gz" in names  # the sample's videos (make baseline --video)
     for static in (PACKAGE_ROOT / "report" / "static").iterdir():  # report.html's inlined script and style
         assert f"baseline_dub/report/static/{static.name}" in names
+    assert "baseline_dub/stages/translate/stock_phrases.txt" in names  # the bag of stock phrases (offline profile)
     assert not any(n.startswith(("tests/", "configs/", "data/", "models/")) for n in names)
     with zipfile.ZipFile(dist["wheel"]) as whl:
         meta = whl.read(f"baseline_dub-{baseline_dub.__version__}.dist-info/METADATA").decode()

@@ -27,6 +27,12 @@ CHANGED: dict[tuple[str, str, str], object] = {
     **{(p, "synthesize", "seed"): DROPPED for p in PROFILES},
     # the paper profile inherited Kokoro's voices from the old default; YourTTS never loads them
     ("paper", "synthesize", "voices_model"): "",
+    # issue 29: beam search's patience stated (Whisper's own 1.0 in both); the bag of stock phrases and delooping,
+    # on in the offline profile, off in the paper profile (Whisper's own rules only)
+    **{(p, "translate", "patience"): 1.0 for p in PROFILES},
+    **{(p, "translate", "stock_unsure_no_speech"): 0.6 for p in PROFILES},
+    **{(p, "translate", "stock_unsure_logprob"): -1.0 for p in PROFILES},
+    **{(p, "translate", key): p == "offline" for p in PROFILES for key in ("stock_phrases", "deloop")},
 }
 
 

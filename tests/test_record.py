@@ -110,6 +110,11 @@ def test_failure_rows_hold_only_the_keys_every_row_holds():
     assert _through_json(row) == row
 
 
+# Segment keys added after the schema-0 rows were written, with the value that reads as an old row's meaning:
+# Whisper's text is the text (no ``heard``), nothing delooped.
+SEGMENT_KEYS_ADDED = {"heard": None, "delooped": False}
+
+
 def _old_rows() -> list[dict]:
     return [json.loads(line) for line in OLD_ROWS.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -137,6 +142,8 @@ def test_rows_written_before_the_schema_key_load():
             again["error"] = row["error"]
         elif record.has_dub:
             assert again.pop("note") is None
+        for segment in again.get("segments", ()):  # keys added since (issue 29), at what an old row meant
+            assert {k: segment.pop(k) for k in SEGMENT_KEYS_ADDED} == SEGMENT_KEYS_ADDED
         assert again == row
 
 
@@ -178,6 +185,21 @@ def test_readers_read_the_records_fields(tmp_path):
     clip, segments = evaluate_clip(records[0], ClipInputs(tmp_path))
     assert len(segments) == len(records[0].segments) and clip["n_segments"] == len(records[0].segments)
     assert [s["cut_seconds"] for s in segments] == [s.cut_seconds for s in records[0].segments]
+
+
+def test_the_summary_counts_the_lines_whisper_invented_and_the_loops_cut():
+    segments = (SegmentRecord(text="", skipped="hallucination", heard="Thank you for watching."),
+                SegmentRecord(text="Wait.", heard="Wait. Wait. Wait. Wait. Wait. Wait.", delooped=True,
+                              synth_seconds=0.8),
+                SegmentRecord(text="", skipped="empty_text", heard="...", delooped=True),  # delooped, not spoken
+                SegmentRecord(text="Hello.", synth_seconds=1.0))
+    summary = RunSummary()
+    summary.add_coverage(ClipRecord(clip_id="a/a1", segments=segments))
+    summary.add_coverage(_through_json(ClipRecord(clip_id="b/b1", status=Status.NO_SPEECH, segments=segments[:1])))
+    assert (summary.hallucinations, summary.delooped) == (2, 1)
+    assert (summary.as_dict()["hallucinations"], summary.as_dict()["delooped"]) == (2, 1)
+    assert "invented lines   2 not spoken (a stock phrase Whisper invents: skipped hallucination); looping lines " \
+           "spoken delooped: 1" in summary.lines()
 
 
 def _documented(markdown: str, heading: str) -> set[str]:

@@ -77,6 +77,20 @@ def test_hostile_audio_gives_empty_lines_with_reasons(store) -> None:
     assert out[2].text == "" and out[2].skipped is not None, out[2]
 
 
+def test_a_sampled_decode_does_not_depend_on_what_was_decoded_before(store, real_dir: Path) -> None:
+    """CTranslate2 seeds a worker thread's generator once, at its first draw: without reopening the model for each
+    call that samples, a clip's sampled fallback would depend on every sampled decode before it in the process."""
+    config = load_config("offline", device="cpu")
+    sampled_only = dataclasses.replace(config.translate, temperatures=(0.4,))  # every decode is a sampled one
+    translator = load_translator(dataclasses.replace(config, translate=sampled_only), store)
+    clip = load_audio(real_dir / "ja_speech" / "common_voice_ja_38853932_16k.wav")
+    other = load_audio(real_dir / "ja_speech" / "common_voice_ja_38843402_16k.wav")
+    first = translator.translate(clip)
+    translator.translate_batch([other, other])
+    again = translator.translate(clip)
+    assert first.temperature == 0.4 and (first.text, first.avg_logprob) == (again.text, again.avg_logprob)
+
+
 class Scripted:
     """A stand-in for ``ctranslate2.models.Whisper``: each ``generate`` call answers the next scripted
     ``(text, score, no_speech_prob)`` for every row, and records its options."""
@@ -175,7 +189,7 @@ def test_the_offline_profiles_decode_work_per_segment_is_bounded() -> None:
     model = Scripted([(LOOP, -0.1, 0.01)] * 6)
     clip = Audio(np.random.default_rng(3).normal(0, 0.1, 13 * 16000).astype(np.float32), 16000)
     r = CT2Translator(model, offline, "cpu", compute_type="float32").translate(clip)
-    assert r.skipped == "repetitive" and r.text == ""
+    assert r.delooped and r.text == "I am going to go to the store."  # every attempt looped: cut, not dropped
     greedy, sampled = model.calls
     assert (greedy["sampling_topk"], greedy["num_hypotheses"]) == (1, 1)  # top-1: greedy whatever the temperature
     assert (sampled["sampling_topk"], sampled["sampling_temperature"], sampled["num_hypotheses"]) == (0, 0.4, 5)

@@ -125,7 +125,8 @@ class Dub:
             place = self.placements[i] if i < len(self.placements) else None
             records.append(SegmentRecord(
                 start=round(seg.start, 3), end=round(seg.end, 3), speaker=seg.speaker,
-                text=tr.text, skipped=tr.skipped or (syn.skipped if syn else None),
+                text=tr.text, skipped=tr.skipped or (syn.skipped if syn else None), heard=tr.heard or None,
+                delooped=tr.delooped,
                 language=tr.language, avg_logprob=tr.avg_logprob, no_speech_prob=tr.no_speech_prob,
                 compression_ratio=tr.compression_ratio,
                 synth_seconds=syn.audio.duration if syn and syn.audio is not None else 0.0,

@@ -38,7 +38,8 @@ FINISHED = (Status.DONE, Status.NO_SPEECH)
 
 @dataclass(frozen=True)
 class SegmentRecord:
-    """One segment (utterance) of a dub: its slot, Whisper's text and evidence, the voice, and where the remix
+    """One segment (utterance) of a dub: its slot, Whisper's text and evidence (``heard``: Whisper's own text when
+    it is not what is spoken; ``delooped``: a loop cut to what it says once), the voice, and where the remix
     placed the synthesis (``placed_start``, ``stretch``, ``cut_seconds``, ``overrun_seconds``, ``rule``)."""
 
     start: float = 0.0
@@ -46,6 +47,8 @@ class SegmentRecord:
     speaker: str | None = None
     text: str = ""
     skipped: str | None = None
+    heard: str | None = None
+    delooped: bool = False
     language: str | None = None
     avg_logprob: float | None = None
     no_speech_prob: float | None = None

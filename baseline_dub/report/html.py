@@ -3,9 +3,10 @@
 The page holds the summary and the plots of ``report.md``, then one row per clip: audio players for the JP
 source, the gold EN clip (when the dataset has it), our dub and, when kept, the stems; the dubbed video when
 the run made one; the subtitles (``.en.vtt`` on the dub and the video, ``.ja.vtt`` on the source) shown under
-the players; the segment table (times, speaker, Whisper text, voice and method, similarity, overrun, cut,
-stretch, skip reason); the clip's status and reason. Rows sort and filter by status, BLEU, similarity and
-overrun in the page (``static/report.js``, inlined with ``static/report.css``: nothing is fetched from outside).
+the players; the segment table (times, speaker, Whisper text and, for a skipped or delooped line, what Whisper
+heard, voice and method, similarity, overrun, cut, stretch, skip reason); the clip's status and reason. Rows
+sort and filter by status, BLEU, similarity and overrun in the page (``static/report.js``, inlined with
+``static/report.css``: nothing is fetched from outside).
 
 Media come by relative links: the run's files where they are; the sources from an extracted dataset folder
 where they are (which works from disk, not when only the run folder is served over HTTP), and from an archive
@@ -105,6 +106,15 @@ def _player(kind: str, label: str, src: str | None, *, track: str = "", lang: st
             f'<{tag} controls preload="metadata" src="{src}">{track}</{tag}>{cue}</div>')
 
 
+def _text_cell(segment: dict[str, Any]) -> str:
+    """What the dub says, and Whisper's own text under it when that differs (a skipped or delooped line)."""
+    heard = segment.get("heard")
+    if not heard:
+        return _e(segment.get("text"))
+    how = "delooped from" if segment.get("delooped") else "Whisper heard"
+    return f'{_e(segment.get("text"))}<div class="heard">{how}: {_e(heard)}</div>'
+
+
 def _segment_table(segments: list[dict[str, Any]]) -> str:
     if not segments:
         return ""
@@ -115,7 +125,7 @@ def _segment_table(segments: list[dict[str, Any]]) -> str:
         rows.append(
             f'<tr class="{"skipped" if s.get("skipped") else ""}"><td class="num">{s.get("index", "")}</td>'
             f'<td class="num">{fmt(s.get("start"))}–{fmt(s.get("end"))}</td><td class="num">{fmt(placed)}</td>'
-            f'<td>{_e(s.get("speaker"))}</td><td>{_e(s.get("text"))}</td><td>{_e(s.get("voice"))}</td>'
+            f'<td>{_e(s.get("speaker"))}</td><td>{_text_cell(s)}</td><td>{_e(s.get("voice"))}</td>'
             f'<td>{_e(s.get("voice_method"))}</td><td class="num">{fmt(s.get("similarity"), 3)}</td>'
             f'<td class="num{" overrun" if over > 0 else ""}">{fmt(over)}</td>'
             f'<td class="num">{fmt(s.get("cut_seconds"))}</td><td class="num">{fmt(s.get("stretch"))}</td>'

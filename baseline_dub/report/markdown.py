@@ -83,6 +83,7 @@ def summary_rows(ev: Evaluation) -> list[list[str]]:
         ["speaker similarity (mean, manifest)", fmt(m(metrics.as_float(s.get("similarity")) for s in synth), 3)],
         ["length ratio (mean synthesis / slot)", fmt(m(s["length_ratio"] for s in synth))],
         ["source speech dubbed (all clips' speech)", _speech_coverage(ev.clips)],
+        ["lines Whisper invented, not spoken / looping lines delooped", _invented(ev)],
         ["speech coverage dub / source (mean)", f"{fmt(m(c['coverage_dub'] for c in done))} / "
                                                 f"{fmt(m(c['coverage_source'] for c in done))}"],
         ["LUFS dub − source (mean)", fmt(m(c["lufs_difference"] for c in done), 1)],
@@ -100,6 +101,14 @@ def _speech_coverage(clips: Sequence[dict[str, Any]]) -> str:
     if not speech:
         return "– (no row records speech coverage)"
     return f"{100 * covered / speech:.0f} % of {speech:.1f} s; {low} clip(s) flagged low_coverage"
+
+
+def _invented(ev: Evaluation) -> str:
+    """The lines of the finished clips skipped as a stock phrase Whisper invents (``skipped: hallucination``),
+    and the looping lines spoken delooped."""
+    segments = [s for row in ev.manifest.clips.values() if row.has_dub for s in row.segments]
+    invented = sum(s.skipped == "hallucination" for s in segments)
+    return f"{invented} / {sum(s.delooped and s.synthesized for s in segments)} (of {len(segments)} lines)"
 
 
 def _coverage_section(ev: Evaluation, out_dir: Path) -> list[str]:

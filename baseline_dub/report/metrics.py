@@ -201,8 +201,8 @@ SEGMENT_FIELDS = (
     "clip_id", "index", "start", "end", "slot_seconds", "speaker", "skipped", "synth_seconds",
     "length_ratio", "overlap_next", "placed_start", "overrun_seconds", "stretch", "cut_seconds", "voice",
     "voice_method",
-    "similarity", "similarity_recomputed", "reference_seconds", "reference_source", "file", "text",
-    "asr_text", "wer",
+    "similarity", "similarity_recomputed", "reference_seconds", "reference_source", "file", "text", "heard",
+    "delooped", "asr_text", "wer",
 )
 
 

@@ -21,8 +21,10 @@ class RunSummary:
     ``missing_video`` counts, by reason, the clips dubbed without their video (``--video``: no video clip in
     the data, or one ffmpeg could not read). ``quality_flags`` counts, by flag, the finished clips whose dub
     lacks something (``low_coverage``: over 2 s of speech, under half of it dubbed; ``fewer_speakers``);
-    ``speech_seconds``/``covered_seconds``/``en_words`` add up the clips' speech coverage. ``profile`` and
-    ``whisper`` (the Whisper release that translated, e.g. ``base``) say what dubbed.
+    ``speech_seconds``/``covered_seconds``/``en_words`` add up the clips' speech coverage; ``hallucinations``
+    counts the lines not spoken because Whisper gave a stock phrase (``skipped: hallucination``) and ``delooped``
+    the looping lines spoken cut to what they say once. ``profile`` and ``whisper`` (the Whisper release that
+    translated, e.g. ``base``) say what dubbed.
     """
 
     selected: int = 0
@@ -38,6 +40,8 @@ class RunSummary:
     speech_seconds: float = 0.0
     covered_seconds: float = 0.0
     en_words: float = 0.0
+    hallucinations: int = 0
+    delooped: int = 0
     skipped_entries: list[str] = field(default_factory=list)
     summary_path: str | None = None
     audio_seconds: float = 0.0
@@ -66,9 +70,11 @@ class RunSummary:
         return self.covered_seconds / self.speech_seconds if self.speech_seconds else None
 
     def add_coverage(self, row: ClipRecord) -> None:
-        """Count a finished clip's coverage figures and quality flags."""
+        """Count a finished clip's coverage figures, quality flags, hallucinated and delooped lines."""
         for flag in row.quality_flags:
             self.quality_flags[flag] += 1
+        self.hallucinations += sum(s.skipped == "hallucination" for s in row.segments)
+        self.delooped += sum(s.delooped and s.synthesized for s in row.segments)
         speech = row.speech_seconds or 0.0
         self.speech_seconds += speech
         self.covered_seconds += row.covered_seconds or 0.0
@@ -106,6 +112,8 @@ class RunSummary:
             f"duration differs {self.duration_mismatch} (audio length vs the annotation's times; "
             "duration_mismatch in the manifest)",
             self._coverage_line(),
+            f"invented lines   {self.hallucinations} not spoken (a stock phrase Whisper invents: skipped "
+            f"hallucination); looping lines spoken delooped: {self.delooped}",
             f"skipped entries  {len(self.skipped_entries)} malformed annotation entries of this split"
             + (f" ({where}, and by `baseline-dub data check`)" if self.skipped_entries else ""),
             f"audio dubbed     {self.audio_seconds:.1f} s",
@@ -128,4 +136,5 @@ class RunSummary:
                 "coverage": None if self.overall_coverage is None else round(self.overall_coverage, 4),
                 "en_words_per_speech_second": round(self.en_words / self.speech_seconds, 3)
                 if self.speech_seconds else None,
-                "quality_flags": dict(self.quality_flags)}
+                "quality_flags": dict(self.quality_flags), "hallucinations": self.hallucinations,
+                "delooped": self.delooped}

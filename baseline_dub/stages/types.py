@@ -43,6 +43,8 @@ class Translation:
     """Whisper's English text for one segment and the evidence behind it.
 
     ``text`` is empty when ``skipped`` names why (``no_speech``, ``hallucination``, ...): no TTS is made.
+    ``heard`` is Whisper's own text when it differs from ``text``: the text of a skipped line, or the loop a
+    ``delooped`` line was cut from (``""`` otherwise).
     """
 
     text: str
@@ -52,6 +54,8 @@ class Translation:
     compression_ratio: float
     temperature: float = 0.0
     skipped: str | None = None
+    heard: str = ""
+    delooped: bool = False
 
     @classmethod
     def nothing(cls, reason: str, language: str = "") -> Translation:

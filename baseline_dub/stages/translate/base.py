@@ -2,7 +2,8 @@
 
 An engine subclasses ``EngineBase`` and implements ``_run(audios, task, language)``, returning one
 ``Decoded`` (or ``None`` for a segment never decoded because it is digitally silent) per segment; this
-class turns them into ``Translation`` rows with the same skip reasons whatever the engine.
+class turns them into ``Translation`` rows with the same skip reasons whatever the engine, and cuts the loops of
+a looping line (``translate.deloop``) so that what it says once is spoken instead of nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from collections.abc import Sequence
 from baseline_dub.audio import Audio
 from baseline_dub.config import TranslateConfig
 from baseline_dub.errors import ConfigError
-from baseline_dub.stages.translate.batch import Decoded, SkipRules, skip_reason
+from baseline_dub.stages.translate.batch import Decoded, SkipRules, compression_ratio, skip_reason
+from baseline_dub.stages.translate.hallucination import deloop, stock_phrases
 from baseline_dub.stages.types import Translation
 
 TASKS = ("translate", "transcribe")
+LOOPS = ("repetitive", "repeated_ngram")  # the skip reasons of a looping line, which delooping may save
 SAMPLE_LEN = 224  # openai-whisper's most tokens per window: n_text_ctx // 2
 
 
@@ -28,13 +31,37 @@ def token_cap(config: TranslateConfig, seconds: float) -> int:
 
 
 def skip_rules(config: TranslateConfig) -> SkipRules:
-    """The no-speech and hallucination thresholds of ``config``."""
+    """The no-speech and hallucination rules of ``config`` (the package's bag when ``stock_phrases`` is on)."""
     return SkipRules(
         no_speech_threshold=config.no_speech_threshold, logprob_threshold=config.logprob_threshold,
         compression_ratio_threshold=config.compression_ratio_threshold,
         max_ngram_repeats=config.max_ngram_repeats, silence_dbfs=config.silence_dbfs,
         fallback_on_logprob=config.fallback_on_logprob,
+        stock_phrases=stock_phrases() if config.stock_phrases else None,
+        stock_unsure_no_speech=config.stock_unsure_no_speech, stock_unsure_logprob=config.stock_unsure_logprob,
+        deloop=config.deloop,
     )
+
+
+def judge(d: Decoded, rules: SkipRules) -> Translation:
+    """A decoding as the line to speak: its text, or an empty text with the ``skipped`` reason and Whisper's text
+    kept as ``heard``. With ``rules.deloop``, a looping text (``LOOPS``) is cut to what it says once
+    (``hallucination.deloop``) and kept, ``delooped``, when the cut passes the rules; a cut that is a stock phrase
+    is skipped as ``hallucination``."""
+    text = d.text
+    reason = skip_reason(text, d.avg_logprob, d.no_speech_prob, d.compression_ratio, rules)
+    delooped = False
+    if reason in LOOPS and rules.deloop:
+        cut = deloop(text)
+        again = skip_reason(cut, d.avg_logprob, d.no_speech_prob, compression_ratio(cut), rules)
+        if again is None:
+            text, reason, delooped = cut, None, True
+        elif again == "hallucination":
+            reason = again
+    return Translation(text="" if reason else text, language=d.language, avg_logprob=d.avg_logprob,
+                       no_speech_prob=d.no_speech_prob, compression_ratio=d.compression_ratio,
+                       temperature=d.temperature, skipped=reason, heard=d.text if d.text != text or reason else "",
+                       delooped=delooped)
 
 
 def check_language(language: str) -> str | None:
@@ -70,12 +97,7 @@ class EngineBase:
         raise NotImplementedError
 
     def _judge(self, d: Decoded | None, language: str) -> Translation:
-        if d is None:
-            return Translation.nothing("silence", language)
-        reason = skip_reason(d.text, d.avg_logprob, d.no_speech_prob, d.compression_ratio, self.rules)
-        return Translation(text="" if reason else d.text, language=d.language, avg_logprob=d.avg_logprob,
-                           no_speech_prob=d.no_speech_prob, compression_ratio=d.compression_ratio,
-                           temperature=d.temperature, skipped=reason)
+        return Translation.nothing("silence", language) if d is None else judge(d, self.rules)
 
     def translate_batch(self, audios: Sequence[Audio], language: str | None = None) -> list[Translation]:
         """English text and evidence for each segment, in order: ``config.task`` from ``language``

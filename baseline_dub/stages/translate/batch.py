@@ -9,7 +9,8 @@ interact: each has its own rows, the padding is per segment); sampled fallbacks 
 are random in both cases.
 
 The skip rules turn a decoding into an empty line, with the reason, when it is silence or a
-hallucination, so that no speech is synthesized for it.
+hallucination, so that no speech is synthesized for it. A stock phrase of the bag (``hallucination.py``) is, like
+a repetitive text, a reason to decode again at the next temperature, and an attempt that is neither is preferred.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ from typing import Any
 
 import numpy as np
 
+from baseline_dub.stages.translate.hallucination import StockPhrases, deloop, long_loop
+
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class SkipRules:
-    """Thresholds of the no-speech and hallucination rules (``TranslateConfig`` fills them)."""
+    """Thresholds of the no-speech and hallucination rules (``TranslateConfig`` fills them). ``stock_phrases``:
+    the bag (``None``: no bag), its ``unsure`` phrases skipped only over ``stock_unsure_no_speech`` or under
+    ``stock_unsure_logprob``; ``deloop``: cut loops instead of dropping the line (``base.EngineBase``)."""
 
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
@@ -36,6 +41,10 @@ class SkipRules:
     max_ngram_repeats: int = 5
     silence_dbfs: float = -60.0
     fallback_on_logprob: bool = True
+    stock_phrases: StockPhrases | None = None
+    stock_unsure_no_speech: float = 0.6
+    stock_unsure_logprob: float = -1.0
+    deloop: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,12 +65,24 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-def needs_fallback(result: Any, rules: SkipRules) -> bool:
-    """Whisper's ``decode_with_fallback`` test: retry when too repetitive or unlikely, unless silence.
+def is_stock(text: str, avg_logprob: float, no_speech_prob: float, rules: SkipRules) -> bool:
+    """Whether ``text`` is a stock phrase not to speak: a phrase of the bag's ``always`` section, or of its
+    ``unsure`` section with weak evidence (no-speech probability over ``rules.stock_unsure_no_speech`` or average
+    log-probability under ``rules.stock_unsure_logprob``). Never without a bag."""
+    section = rules.stock_phrases.section(text) if rules.stock_phrases is not None else None
+    if section == "unsure":
+        return no_speech_prob > rules.stock_unsure_no_speech or avg_logprob < rules.stock_unsure_logprob
+    return section == "always"
 
-    With ``rules.fallback_on_logprob`` off, only repetitive text triggers the fallback."""
+
+def needs_fallback(result: Any, rules: SkipRules) -> bool:
+    """Whisper's ``decode_with_fallback`` test: retry when too repetitive or unlikely, unless silence; a stock
+    phrase not to speak (:func:`is_stock`) is retried too.
+
+    With ``rules.fallback_on_logprob`` off, only repetitive text and stock phrases trigger the fallback."""
     unlikely = rules.fallback_on_logprob and result.avg_logprob < rules.logprob_threshold
-    retry = result.compression_ratio > rules.compression_ratio_threshold or unlikely
+    retry = (result.compression_ratio > rules.compression_ratio_threshold or unlikely
+             or is_stock(result.text, result.avg_logprob, result.no_speech_prob, rules))
     silence = result.no_speech_prob > rules.no_speech_threshold and result.avg_logprob < rules.logprob_threshold
     return retry and not silence
 
@@ -88,8 +109,10 @@ def skip_reason(text: str, avg_logprob: float, no_speech_prob: float, ratio: flo
 
     ``no_speech``: Whisper's own rule (no-speech probability above its threshold and average
     log-probability below its threshold); ``empty``: no text; ``non_verbal``: no letter or digit
-    (punctuation, music notes); ``repetitive``: compression ratio above the threshold even after the
-    temperature fallback; ``repeated_ngram``: one n-gram repeated ``max_ngram_repeats`` times in a row.
+    (punctuation, music notes); ``hallucination``: a stock phrase of the bag (:func:`is_stock`), or only one
+    said again and again; ``repetitive``: compression ratio above the threshold even after the
+    temperature fallback; ``repeated_ngram``: one n-gram repeated ``max_ngram_repeats`` times in a row, or a
+    phrase of 6 words or more said 3 times in a row (``hallucination.long_loop``).
     """
     if no_speech_prob > rules.no_speech_threshold and avg_logprob < rules.logprob_threshold:
         return "no_speech"
@@ -97,9 +120,11 @@ def skip_reason(text: str, avg_logprob: float, no_speech_prob: float, ratio: flo
         return "empty"
     if not any(ch.isalnum() for ch in text):
         return "non_verbal"
+    if is_stock(text, avg_logprob, no_speech_prob, rules):
+        return "hallucination"
     if ratio > rules.compression_ratio_threshold:
         return "repetitive"
-    if max_ngram_repeats(text) >= rules.max_ngram_repeats:
+    if max_ngram_repeats(text) >= rules.max_ngram_repeats or long_loop(text):
         return "repeated_ngram"
     return None
 
@@ -186,13 +211,33 @@ def _decode_with_fallback(model: Any, features: Any, options: dict[str, Any], te
     return with_fallback(features.shape[0], temperatures, rules, decode)
 
 
+def _says_something(result: Any, rules: SkipRules) -> bool:
+    """Whether an attempt leaves a line to speak that is no stock phrase: its text, or with ``rules.deloop`` the
+    loop of a repetitive text cut to what it says once."""
+    text = result.text
+    if result.compression_ratio > rules.compression_ratio_threshold:
+        text = deloop(text) if rules.deloop else ""
+    return bool(text.strip()) and not is_stock(text, result.avg_logprob, result.no_speech_prob, rules)
+
+
 def _best(attempts: list[tuple[Any, float]], rules: SkipRules) -> Decoded:
-    """The accepted attempt (the last one) or, when every temperature failed, the most likely attempt
-    that is not too repetitive (as faster-whisper does), instead of Whisper's last, most random one."""
+    """The accepted attempt (the last one) or, when every temperature failed, the most likely of the first
+    non-empty group of: attempts not too repetitive (as faster-whisper does) and no stock phrase
+    (:func:`is_stock`); attempts that leave something to say once delooped; attempts not too repetitive; all
+    (instead of Whisper's last, most random one). An attempt chosen after a first decoding that was a stock phrase
+    replaces it only when it is at least as likely (average log-probability): a less likely sample is no better
+    evidence of speech than the phrase, which is then kept (and skipped as a hallucination)."""
     result, t = attempts[-1]
     if needs_fallback(result, rules):
-        fine = [a for a in attempts if a[0].compression_ratio <= rules.compression_ratio_threshold] or attempts
-        result, t = max(fine, key=lambda a: a[0].avg_logprob)
+        fine = [a[0].compression_ratio <= rules.compression_ratio_threshold for a in attempts]
+        says = [_says_something(a[0], rules) for a in attempts]
+        groups = [[a for a, *keep in zip(attempts, *flags, strict=True) if all(keep)]
+                  for flags in ((fine, says), (says,), (fine,), ())]
+        result, t = max(next(g for g in groups if g), key=lambda a: a[0].avg_logprob)
+    first = attempts[0][0]
+    if result is not first and result.avg_logprob < first.avg_logprob and is_stock(
+            first.text, first.avg_logprob, first.no_speech_prob, rules):
+        result, t = attempts[0]
     return Decoded(text=result.text.strip(), language=result.language, avg_logprob=float(result.avg_logprob),
                    no_speech_prob=float(result.no_speech_prob), compression_ratio=float(result.compression_ratio),
                    temperature=float(t))

@@ -9,12 +9,16 @@ own windowing and fallback; here the loop is the project's:
 - the input is the same 30 s log-mel window as the openai-whisper engine's (``batch.segment_mel``);
 - the prompt is openai-whisper's ``<|startoftranscript|><|ja|><|translate|><|notimestamps|>`` (its own
   tokenizer, which also turns the tokens back into text);
-- temperature 0 decodes with ``beam_size`` (greedy at 1), each later temperature samples ``best_of``
-  candidates; only the segments that still need a fallback (``batch.needs_fallback``: repetitive, or
-  unlikely with ``fallback_on_logprob``, unless silence) are decoded again, and when every temperature
+- temperature 0 decodes with ``beam_size`` (greedy at 1) and ``patience``, each later temperature samples ``best_of``
+  candidates; only the segments that still need a fallback (``batch.needs_fallback``: repetitive, a stock phrase,
+  or unlikely with ``fallback_on_logprob``, unless silence) are decoded again, and when every temperature
   fails the most likely attempt that is not repetitive is kept: the same loop as the other engine's
   (``batch.with_fallback``);
-- ``max_tokens_per_second`` caps the tokens as in the other engine; sampling is seeded (the profile's ``seed``);
+- ``max_tokens_per_second`` caps the tokens as in the other engine; sampling is seeded (the profile's ``seed``)
+  per call, so that a clip's text never depends on the clips decoded before it: CTranslate2 seeds each of its
+  worker threads' generators once, at the thread's first draw (``set_random_seed`` does not reseed a thread that
+  has drawn), so the model is reopened, with new threads, before the first sampled decode of each call (base:
+  0.25-0.4 s on this project's CPU, only for the calls that need a sampled fallback);
 - a segment over 30 s is cut into 30 s windows decoded in the same batch and joined (openai-whisper's
   engine seeks by timestamps instead; diarized segments are rarely that long).
 
@@ -23,7 +27,7 @@ The segments of one call are decoded together (``batch_size`` at a time) and nev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,12 +133,22 @@ class CT2Translator(EngineBase):
     engine = ENGINE
 
     def __init__(self, model: Any, config: TranslateConfig, device: str, model_name: str = "",
-                 compute_type: str = "", seed: int = 0) -> None:
+                 compute_type: str = "", seed: int = 0, reopen: Callable[[], Any] | None = None) -> None:
         super().__init__(config, device, model_name, compute_type, seed)
         if config.task == "translate" and not model.is_multilingual:
             raise ConfigError("translate.ct2_model is an English-only Whisper, which cannot translate; "
                               "use a multilingual size")
         self.model = model
+        self.reopen = reopen  # the model opened again (new worker threads, seeded at their first draw)
+        self._seeded = False  # whether this call's sampled decodes run on a model opened after its seed was set
+
+    def _sampling_model(self) -> None:
+        """Before the first sampled decode of a call: the model opened anew after ``set_random_seed`` (see the
+        module docstring), so that the call's sampled fallbacks are the same whatever was decoded before."""
+        if self.reopen is not None and not self._seeded:
+            self.model = None  # the old worker threads end before the new ones start
+            self.model = self.reopen()
+        self._seeded = True
 
     def _tokenizer(self, task: str, language: str | None) -> Any:
         from whisper.tokenizer import get_tokenizer
@@ -152,7 +166,8 @@ class CT2Translator(EngineBase):
         return self.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), [prompt] * len(features),
             beam_size=1 if sampled else cfg.beam_size, num_hypotheses=cfg.best_of if sampled else 1,
-            patience=1.0, length_penalty=1.0, max_length=len(prompt) + max_new, return_scores=True,
+            patience=1.0 if sampled else cfg.patience, length_penalty=1.0, max_length=len(prompt) + max_new,
+            return_scores=True,
             return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1],
             sampling_topk=0 if sampled else 1, sampling_temperature=temperature if sampled else 1.0)
 
@@ -172,6 +187,8 @@ class CT2Translator(EngineBase):
         prompt = list(tokenizer.sot_sequence_including_notimestamps)
 
         def decode(indices: list[int], t: float) -> list[Attempt]:
+            if t > 0:
+                self._sampling_model()
             results = self._generate(features[indices], prompt, t, max_new)
             return [self._attempt(r, tokenizer, language) for r in results]
 
@@ -200,6 +217,7 @@ class CT2Translator(EngineBase):
                     owners.append(i)
                     windows.append(w)
         ctranslate2.set_random_seed(self.seed)  # seeded sampled fallbacks, as the other engine's torch seed
+        self._seeded = False
         decoded: list[Decoded] = []
         for k in range(0, len(windows), self.batch_size):
             decoded += self._decode_windows(windows[k:k + self.batch_size], task, lang)
@@ -214,5 +232,7 @@ def load_ct2_translator(config: Config, store: Store) -> CT2Translator:
     sampling seeded by ``seed``."""
     cfg, device = config.translate, resolve_device(config.device)
     compute_type = resolve_compute_type(cfg.compute_type, device)
-    model = open_ct2_whisper(ct2_folder(store, cfg), device, compute_type)
-    return CT2Translator(model, cfg, device, model_name=cfg.ct2_model, compute_type=compute_type, seed=config.seed)
+    folder = ct2_folder(store, cfg)
+    return CT2Translator(open_ct2_whisper(folder, device, compute_type), cfg, device, model_name=cfg.ct2_model,
+                         compute_type=compute_type, seed=config.seed,
+                         reopen=lambda: open_ct2_whisper(folder, device, compute_type))

@@ -98,7 +98,7 @@ class WhisperTranslator(EngineBase):
     def _options(self, task: str, language: str | None) -> dict[str, Any]:
         return {
             "task": task, "language": language, "beam_size": self.config.beam_size,
-            "best_of": self.config.best_of, "without_timestamps": True,
+            "patience": self.config.patience, "best_of": self.config.best_of, "without_timestamps": True,
             "fp16": bool(self.config.fp16 and self.device.startswith("cuda")),
         }
 
