@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from baseline_dub import cli
 from baseline_dub.audio import write_audio
 from baseline_dub.data.dataset import Dataset
 from support import hostile_split, paper_models
 from support.manifest import manifest_rows
+from support.network import cli_output as _cli
+from support.network import refused_network, stand_in_models
 
 PAPER_MODELS = ("spleeter-2stems-vocals-deezer", "spleeter-2stems-accompaniment-deezer",
                 "pyannote-speaker-diarization-community-1", "whisper-large-v2", "yourtts", "resemblyzer-ge2e",
@@ -39,35 +40,14 @@ def paper_folder(tmp_path_factory, deezer_release_tarball, store) -> tuple[Path,
 def no_network(paper_folder):
     """The paper models folder and registry in force; internet sockets refused (and every try recorded)."""
     root, registry = paper_folder
-    tries: list[str] = []
-    real_connect = socket.socket.connect
-
-    def guarded_connect(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            tries.append(repr(address))
-            raise OSError(f"network access refused in this test: {address!r}")
-        return real_connect(sock, address)
-
-    def refuse_lookup(host, *args, **kwargs):
-        tries.append(f"getaddrinfo {host!r}")
-        raise socket.gaierror(f"no name lookups in this test: {host!r}")
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BASELINE_DUB_MODELS", str(root))
-        for switch in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-            mp.setenv(switch, "1")
+        stand_in_models(mp, root, registry)
         mp.delenv("HF_TOKEN", raising=False)
-        mp.setattr("baseline_dub.models.store.load_registry", lambda path=None: dict(registry))
-        mp.setattr(socket.socket, "connect", guarded_connect)
-        mp.setattr(socket, "getaddrinfo", refuse_lookup)
+        tries = refused_network(mp)
         yield tries
     assert not tries, f"something tried the network: {tries}"
 
 
-def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = cli.main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _run(out: Path, profile: str, capsys) -> tuple[int, str, str]:

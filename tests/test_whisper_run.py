@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import pytest
 import whisper
 import yaml
 
-from baseline_dub import cli
 from baseline_dub.audio import write_audio
 from baseline_dub.config import CONFIG_DIR
 from baseline_dub.data.dataset import Dataset
@@ -31,6 +29,8 @@ from baseline_dub.models.registry import ModelEntry, load_registry
 from baseline_dub.models.store import Store, sha256_tree
 from support.http_server import Blob, Server
 from support.manifest import manifest_rows
+from support.network import LOOPBACK, refused_network, stand_in_models
+from support.network import cli_output as _cli
 from support.paper_models import SPOKEN, TINY_WHISPER, speaking_whisper_checkpoint
 from support.whisper_releases import release_registry, save_checkpoint, write_ct2_folder
 
@@ -89,41 +89,17 @@ def world(tmp_path_factory, store, stand_ins, hub):
     """The stand-ins' registry and hub in force, an offline models folder, sockets beyond 127.0.0.1 refused (every
     try recorded, and none allowed)."""
     root = _offline_folder(tmp_path_factory.mktemp("models"), store)
-    tries: list[str] = []
-    real_connect, real_lookup = socket.socket.connect, socket.getaddrinfo
-    local = ("127.0.0.1", "localhost", "::1")
-
-    def guarded_connect(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in local:
-            tries.append(repr(address))
-            raise OSError(f"network access refused in this test: {address!r}")
-        return real_connect(sock, address)
-
-    def guarded_lookup(host, *args, **kwargs):
-        if host not in local:
-            tries.append(f"getaddrinfo {host!r}")
-            raise socket.gaierror(f"no name lookups in this test: {host!r}")
-        return real_lookup(host, *args, **kwargs)
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BASELINE_DUB_MODELS", str(root))
+        stand_in_models(mp, root, stand_ins.registry)
         mp.setenv("HF_ENDPOINT", hub.url)
-        for switch in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-            mp.setenv(switch, "1")
-        mp.setattr("baseline_dub.models.store.load_registry", lambda path=None: dict(stand_ins.registry))
         for release in ("tiny", "large-v3-turbo"):
             mp.setitem(whisper._MODELS, release, f"{hub.url}/{stand_ins.registry[f'whisper-{release}'].sha256}/"
                                                  f"{release}.pt")
-        mp.setattr(socket.socket, "connect", guarded_connect)
-        mp.setattr(socket, "getaddrinfo", guarded_lookup)
+        tries = refused_network(mp, local=LOOPBACK)
         yield root
     assert not tries, f"something tried the network: {tries}"
 
 
-def _cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = cli.main(argv)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _run(out: Path, capsys, *extra: str) -> tuple[int, str, str]:
