@@ -41,7 +41,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # tests/support: the line sets
 
 STEPS = ("clean", "mix", "vocals", "vad", "utter", "dub")
-LOOPS = ("repetitive", "repeated_ngram")
 
 
 @dataclass
@@ -99,8 +98,6 @@ def say(translator, prepared: Prepared) -> Said:
 
 def set_decoding(translator, base, beam: int, patience: float, args) -> None:
     """Point ``translator`` at ``base`` with this decoding and the rules of the options."""
-    from baseline_dub.stages.translate.base import skip_rules
-
     changes = {"beam_size": beam, "patience": patience}
     if args.no_stock:
         changes["stock_phrases"] = False
@@ -110,8 +107,7 @@ def set_decoding(translator, base, beam: int, patience: float, args) -> None:
         changes["stock_unsure_no_speech"] = args.unsure_no_speech
     if args.unsure_logprob is not None:
         changes["stock_unsure_logprob"] = args.unsure_logprob
-    translator.config = dataclasses.replace(base, **changes)
-    translator.rules = skip_rules(translator.config)
+    translator.configure(dataclasses.replace(base, **changes))
 
 
 def score_references(results: list[tuple[object, Said]], show_lines: bool) -> None:
@@ -146,6 +142,7 @@ def score_references(results: list[tuple[object, Said]], show_lines: bool) -> No
 
 def count_inventions(results: list[tuple[object, Said]], show_lines: bool) -> None:
     """Per line kind: lines with text per step, stock phrases spoken, hallucination skips, delooped, lost."""
+    from baseline_dub.stages.translate.base import LOOPS
     from baseline_dub.stages.translate.hallucination import stock_phrases
 
     bag = stock_phrases()

@@ -89,11 +89,8 @@ def parse_variant(text: str) -> dict[str, object]:
 
 def use_variant(pipe, base, reopen, changes: dict[str, object]) -> None:
     """Point the pipeline's translator at ``base`` with ``changes`` (``reseed``: keep the CTranslate2 reopen)."""
-    from baseline_dub.stages.translate.base import skip_rules
-
     settings = {k: v for k, v in changes.items() if k != "reseed"}
-    pipe.translator.config = dataclasses.replace(base, **settings)
-    pipe.translator.rules = skip_rules(pipe.translator.config)
+    pipe.translator.configure(dataclasses.replace(base, **settings))
     if hasattr(pipe.translator, "reopen"):
         pipe.translator.reopen = reopen if changes.get("reseed", True) else None
 

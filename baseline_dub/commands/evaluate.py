@@ -92,7 +92,7 @@ def _config(args: argparse.Namespace, manifest: Manifest, store: Store) -> Confi
         return resolve_config(profile, store, args.config, args.device, whisper=args.whisper, task="transcribe")
     config = with_whisper(load_config(profile, args.config, args.device), store, args.whisper, "transcribe")
     if not args.no_asr and args.whisper is not None:  # the chosen ASR is there, or the command that fetches it
-        missing = [n for n in config.translate.model_names() if not store.location(n).exists()]
+        missing = store.missing(config.translate.model_names())
         if missing:
             raise ModelMissingError(str(missing_whisper(config, store, missing)))
     return config

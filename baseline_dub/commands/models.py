@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         bad += state in ("missing", "corrupt", "unpinned")
         print(f"{state:8s} {name:45s} {'/'.join(entry.profiles):13s} {entry.file}")
     if args.action == "verify" and bad:
-        missing = [n for n in names if not store.location(n).exists()]
+        missing = store.missing(names)
         if missing:
             raise ModelMissingError(store.missing_message(missing))
         raise ChecksumError(f"{bad} model file(s) failed verification; see the lines above")

@@ -17,7 +17,7 @@ def auto_profile(store: Store, whisper: str | None = None, task: str = "translat
     """What ``auto`` runs: ``(paper, [])`` when every paper weight (with Whisper ``whisper`` when given) is
     present, else ``(offline, the missing paper weights)``."""
     paper = with_whisper(load_config("paper"), store, whisper, task)
-    missing = [n for n in paper.model_names() if not store.location(n).exists()]
+    missing = store.missing(paper.model_names())
     return ("offline" if missing else "paper"), missing
 
 
@@ -37,7 +37,7 @@ def resolve_config(profile: str, store: Store, config_path: str | None = None, d
             why = f" ({len(missing)} paper weight(s) missing; `baseline-dub models list` shows them)" if missing else ""
             print(f"profile: {profile}{why}", file=sys.stderr)
     config = with_whisper(load_config(profile, config_path, device), store, whisper, task)
-    missing = [n for n in config.model_names() if not store.location(n).exists()]
+    missing = store.missing(config.model_names())
     if missing:
         chosen = missing_whisper(config, store, missing) if whisper is not None else None
         others = [n for n in missing if chosen is None or n not in config.translate.model_names()]

@@ -153,10 +153,14 @@ class Store:
         """The verified path of one entry; missing -> ``ModelMissingError``, wrong hash -> ``ChecksumError``."""
         return self.require([name])[name]
 
+    def missing(self, names: Iterable[str]) -> list[str]:
+        """The entries of ``names`` not in the models folder (unverified: presence only), in order, each once."""
+        return [n for n in dict.fromkeys(names) if not self.location(n).exists()]
+
     def require(self, names: Iterable[str]) -> dict[str, Path]:
         """Verified paths of every entry in ``names``; one error lists everything missing."""
         names = list(dict.fromkeys(names))
-        missing = [n for n in names if not self.location(n).exists()]
+        missing = self.missing(names)
         if missing:
             raise ModelMissingError(self.missing_message(missing))
         out: dict[str, Path] = {}

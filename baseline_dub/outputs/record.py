@@ -158,6 +158,16 @@ class ClipRecord:
         return self.status in FINISHED
 
     @property
+    def hallucinated_lines(self) -> int:
+        """Segments not spoken because Whisper gave a stock phrase it invents (``skipped: hallucination``)."""
+        return sum(s.skipped == "hallucination" for s in self.segments)
+
+    @property
+    def delooped_lines(self) -> int:
+        """Looping segments spoken cut to what they say once (``delooped``, with a synthesis in the dub)."""
+        return sum(s.delooped and s.synthesized for s in self.segments)
+
+    @property
     def message(self) -> str | None:
         """The row's sentence for a person: its ``error`` for a failure, else its ``note``."""
         return self.error if self.error is not None else self.note

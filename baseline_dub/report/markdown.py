@@ -16,6 +16,7 @@ from baseline_dub.outputs.record import ClipRecord, Status
 from baseline_dub.report import metrics
 from baseline_dub.report.evaluate import Evaluation
 from baseline_dub.report.formatting import fmt, histogram, stage_chart, stats, table
+from baseline_dub.runner.manifest import recorded_whispers
 
 DONE = Status.DONE
 
@@ -61,8 +62,7 @@ def _section_rows(ev: Evaluation) -> tuple[list[dict[str, Any]], list[dict[str, 
 def translating_whispers(ev: Evaluation) -> str:
     """The Whisper releases that translated the run's dubbed clips, as their rows record them (``–`` when none
     does: rows written before the ``whisper`` key, or a run where nothing was dubbed)."""
-    found = sorted({r.whisper for r in ev.manifest.clips.values() if r.has_dub and r.whisper})
-    return ", ".join(found) or "–"
+    return ", ".join(recorded_whispers(ev.manifest.clips.values())) or "–"
 
 
 def summary_rows(ev: Evaluation) -> list[list[str]]:
@@ -106,9 +106,9 @@ def _speech_coverage(clips: Sequence[dict[str, Any]]) -> str:
 def _invented(ev: Evaluation) -> str:
     """The lines of the finished clips skipped as a stock phrase Whisper invents (``skipped: hallucination``),
     and the looping lines spoken delooped."""
-    segments = [s for row in ev.manifest.clips.values() if row.has_dub for s in row.segments]
-    invented = sum(s.skipped == "hallucination" for s in segments)
-    return f"{invented} / {sum(s.delooped and s.synthesized for s in segments)} (of {len(segments)} lines)"
+    rows = [row for row in ev.manifest.clips.values() if row.has_dub]
+    return (f"{sum(r.hallucinated_lines for r in rows)} / {sum(r.delooped_lines for r in rows)} "
+            f"(of {sum(len(r.segments) for r in rows)} lines)")
 
 
 def _coverage_section(ev: Evaluation, out_dir: Path) -> list[str]:

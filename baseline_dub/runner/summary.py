@@ -73,8 +73,8 @@ class RunSummary:
         """Count a finished clip's coverage figures, quality flags, hallucinated and delooped lines."""
         for flag in row.quality_flags:
             self.quality_flags[flag] += 1
-        self.hallucinations += sum(s.skipped == "hallucination" for s in row.segments)
-        self.delooped += sum(s.delooped and s.synthesized for s in row.segments)
+        self.hallucinations += row.hallucinated_lines
+        self.delooped += row.delooped_lines
         speech = row.speech_seconds or 0.0
         self.speech_seconds += speech
         self.covered_seconds += row.covered_seconds or 0.0

@@ -81,16 +81,22 @@ class EngineBase:
 
     def __init__(self, config: TranslateConfig, device: str, model_name: str = "", compute_type: str = "",
                  seed: int = 0) -> None:
+        self.device = device
+        self.model_name = model_name
+        self.compute_type = compute_type
+        self.seed = seed  # of the sampled fallbacks (the profile's ``seed``)
+        self.configure(config)
+
+    def configure(self, config: TranslateConfig) -> None:
+        """Decode with ``config`` from now on (task, decoding, batch size and the skip rules; the loaded model
+        stays): how a benchmark compares settings on one loaded model. ``ConfigError`` for settings that cannot
+        decode."""
         if config.task not in TASKS:
             raise ConfigError(f"translate.task: {config.task!r} is not one of {', '.join(TASKS)}")
         if min(config.batch_size, config.cpu_batch_size, config.beam_size) < 1 or not config.temperatures:
             raise ConfigError("translate: batch_size and beam_size must be >= 1 and temperatures non-empty")
         self.config = config
-        self.device = device
-        self.model_name = model_name
-        self.compute_type = compute_type
-        self.seed = seed  # of the sampled fallbacks (the profile's ``seed``)
-        self.batch_size = config.batch_size if device.startswith("cuda") else config.cpu_batch_size
+        self.batch_size = config.batch_size if self.device.startswith("cuda") else config.cpu_batch_size
         self.rules = skip_rules(config)
 
     def _run(self, audios: Sequence[Audio], task: str, language: str) -> list[Translation]:
